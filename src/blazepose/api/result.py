@@ -1,0 +1,154 @@
+"""The result type: one frozen, typed record of the people found in one image or frame.
+
+Coordinates: ``landmarks`` are image pixels, x right and y down, equal to MediaPipe's normalized
+output times the image width and height (so they are continuous, not pixel indices); z is relative
+depth in the scale of x (pixels), smaller is nearer the camera, about 0 at the hips. ``world`` are
+metres, origin at the centre between the hips, axes as the image's (x right, y down, z away from
+the camera), rotated by the ROI's rotation like MediaPipe's world landmarks.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS
+
+#: Decimal places used by ``to_dict`` (and so by every exporter).
+ROUNDING = {"px": 3, "norm": 6, "z": 3, "prob": 5, "world": 5}
+
+
+def _frozen(a, dtype, shape_tail, name, n=None):
+    arr = np.array(a, dtype=dtype, copy=True)
+    if arr.ndim != 1 + len(shape_tail) or tuple(arr.shape[1:]) != tuple(shape_tail) or (n is not None and arr.shape[0] != n):
+        want = ("N" if n is None else str(n),) + tuple(str(s) for s in shape_tail)
+        raise ValueError(f"PoseResult.{name}: expected shape ({', '.join(want)}), got {arr.shape}")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class PoseResult:
+    """The poses found in one image or video frame. ``len(result)`` people; 0 is a normal answer.
+
+    Arrays (N people, K landmarks: 33, or 25 with ``upper_body_only``), all read-only:
+
+    - ``landmarks`` (N, K, 3) float64: x, y in image pixels, z in the scale of x;
+    - ``visibility`` (N, K), ``presence`` (N, K): probabilities in [0, 1];
+    - ``world`` (N, K, 3): metres, origin between the hips;
+    - ``scores`` (N,): the landmark model's pose-presence probability;
+    - ``rois`` (N, 5): the region the model looked at, cx, cy, width, height in pixels and
+      rotation in radians (clockwise);
+    - ``ids`` (N,) int64: track ids in video, 0..N-1 in image mode;
+    - ``mask``: (H, W) float32 person probability, or None when segmentation is off.
+    """
+
+    landmarks: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+    scores: np.ndarray
+    rois: np.ndarray
+    ids: np.ndarray
+    image_size: tuple[int, int]
+    mask: np.ndarray | None = None
+    frame_index: int | None = None
+    timestamp_ms: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        lm = np.asarray(self.landmarks)
+        if lm.ndim != 3 or lm.shape[1] not in (NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS) or lm.shape[2] != 3:
+            raise ValueError(f"PoseResult.landmarks: expected shape (N, 33 or 25, 3), got {lm.shape}")
+        n, k = lm.shape[:2]
+        set_ = object.__setattr__
+        set_(self, "landmarks", _frozen(lm, np.float64, (k, 3), "landmarks"))
+        set_(self, "visibility", _frozen(self.visibility, np.float64, (k,), "visibility", n))
+        set_(self, "presence", _frozen(self.presence, np.float64, (k,), "presence", n))
+        set_(self, "world", _frozen(self.world, np.float64, (k, 3), "world", n))
+        set_(self, "scores", _frozen(np.reshape(self.scores, (-1,)), np.float64, (), "scores", n))
+        set_(self, "rois", _frozen(np.reshape(self.rois, (-1, 5)), np.float64, (5,), "rois", n))
+        set_(self, "ids", _frozen(np.reshape(self.ids, (-1,)), np.int64, (), "ids", n))
+        w, h = (int(v) for v in self.image_size)
+        if w < 1 or h < 1:
+            raise ValueError(f"PoseResult.image_size: expected (width, height) >= 1, got {self.image_size}")
+        set_(self, "image_size", (w, h))
+        if self.mask is not None:
+            m = np.array(self.mask, dtype=np.float32, copy=True)
+            if m.shape != (h, w):
+                raise ValueError(f"PoseResult.mask: expected shape ({h}, {w}), got {m.shape}")
+            m.setflags(write=False)
+            set_(self, "mask", m)
+
+    # ---- derived views -------------------------------------------------------------------
+    def __len__(self) -> int:
+        return int(self.landmarks.shape[0])
+
+    @property
+    def num_landmarks(self) -> int:
+        return int(self.landmarks.shape[1])
+
+    @property
+    def width(self) -> int:
+        return self.image_size[0]
+
+    @property
+    def height(self) -> int:
+        return self.image_size[1]
+
+    @property
+    def xyn(self) -> np.ndarray:
+        """(N, K, 2) normalized x / width, y / height."""
+        return self.landmarks[..., :2] / np.array([self.width, self.height], np.float64)
+
+    @property
+    def coco17(self) -> np.ndarray:
+        """(N, 17, 3) COCO keypoints: x, y pixels and visibility (for 25-point results, legs NaN)."""
+        out = np.full((len(self), 17, 3), np.nan)
+        for j, src in enumerate(COCO17_FROM_BLAZEPOSE):
+            if src < self.num_landmarks:
+                out[:, j, :2] = self.landmarks[:, src, :2]
+                out[:, j, 2] = self.visibility[:, src]
+        return out
+
+    @classmethod
+    def empty(cls, image_size, num_landmarks: int = NUM_LANDMARKS, **kw) -> "PoseResult":
+        k = num_landmarks
+        return cls(np.zeros((0, k, 3)), np.zeros((0, k)), np.zeros((0, k)), np.zeros((0, k, 3)),
+                   np.zeros((0,)), np.zeros((0, 5)), np.zeros((0,), np.int64), image_size, **kw)
+
+    # ---- serialisation (one code path with the exporters) ----------------------------------
+    def to_dict(self, *, include_world: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict; values rounded as ``ROUNDING`` says, missing values None."""
+
+        def r(v, key):
+            v = float(v)
+            return None if not math.isfinite(v) else round(v, ROUNDING[key])
+
+        people = []
+        w, h = self.image_size
+        for i in range(len(self)):
+            pts = []
+            for j in range(self.num_landmarks):
+                x, y, z = self.landmarks[i, j]
+                d = {"id": j, "name": LANDMARK_NAMES[j], "x": r(x, "px"), "y": r(y, "px"), "z": r(z, "z"),
+                     "x_norm": r(x / w, "norm"), "y_norm": r(y / h, "norm"),
+                     "visibility": r(self.visibility[i, j], "prob"), "presence": r(self.presence[i, j], "prob")}
+                if include_world:
+                    wx, wy, wz = self.world[i, j]
+                    d.update(world_x=r(wx, "world"), world_y=r(wy, "world"), world_z=r(wz, "world"))
+                pts.append(d)
+            cx, cy, rw, rh, rot = self.rois[i]
+            people.append({"id": int(self.ids[i]), "score": r(self.scores[i], "prob"),
+                           "roi": {"x_center": r(cx, "px"), "y_center": r(cy, "px"), "width": r(rw, "px"),
+                                   "height": r(rh, "px"), "rotation": r(rot, "norm")},
+                           "landmarks": pts})
+        return {"frame_index": self.frame_index,
+                "timestamp_ms": None if self.timestamp_ms is None else round(float(self.timestamp_ms), 3),
+                "image_width": w, "image_height": h, "people": people}
+
+    def to_json(self, **kw) -> str:
+        return json.dumps(self.to_dict(), **kw)

@@ -1,0 +1,344 @@
+"""The official BlazePose model files: what they are, where they come from, where they are kept.
+
+Nothing else in the package knows where a model file lives. Sources are tried in order:
+an explicit path, the cache, the official download location, then the registry packages that
+ship the same files (npm ``@mediapipe/pose``, the PyPI ``mediapipe`` wheel), fetched with the
+ordinary package clients (``npm pack``, ``pip download``) and only unpacked, never installed.
+Every file is verified by size and sha256 before it is used; downloads go to a temporary file
+in the cache folder and are renamed only once the hash matches.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import ChecksumError, ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "BLAZEPOSE_CACHE_DIR"
+OFFICIAL_URL = "https://storage.googleapis.com/mediapipe-assets/{file}"
+NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"
+PYPI_PACKAGE = "mediapipe==0.10.14"
+#: Any platform's wheel holds the same model files; one fixed tag lets every platform fetch it.
+PYPI_WHEEL_TAGS = ["--python-version", "3.11", "--platform", "manylinux_2_17_x86_64",
+                   "--implementation", "cp", "--only-binary=:all:"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One published byte-exact version of a model file."""
+
+    sha256: str
+    size: int
+    origin: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    file: str
+    input_size: int
+    variants: tuple[Variant, ...]
+    #: member path inside the npm package tarball / the PyPI wheel (None: not shipped there)
+    npm_member: str | None
+    wheel_member: str | None
+    license: str = "Apache-2.0"
+
+    def matches(self, size: int, sha256: str | None = None) -> Variant | None:
+        for v in self.variants:
+            if v.size == size and (sha256 is None or v.sha256 == sha256):
+                return v
+        return None
+
+
+MODELS: dict[str, ModelSpec] = {
+    "detector": ModelSpec(
+        "detector", "pose_detection.tflite", 224,
+        (Variant("a63c614bef30d35947f13be361820b1e4e3bec9cfeebf4d11216a18373108e85", 2962288, "npm"),
+         Variant("9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 2959046, "pypi")),
+        npm_member="package/pose_solution_packed_assets.data",
+        wheel_member="mediapipe/modules/pose_detection/pose_detection.tflite"),
+    "lite": ModelSpec(
+        "lite", "pose_landmark_lite.tflite", 256,
+        (Variant("f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2819824, "npm"),),
+        npm_member="package/pose_landmark_lite.tflite", wheel_member=None),
+    "full": ModelSpec(
+        "full", "pose_landmark_full.tflite", 256,
+        (Variant("e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6440512, "npm+pypi"),),
+        npm_member="package/pose_landmark_full.tflite",
+        wheel_member="mediapipe/modules/pose_landmark/pose_landmark_full.tflite"),
+    "heavy": ModelSpec(
+        "heavy", "pose_landmark_heavy.tflite", 256,
+        (Variant("59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe", 27709200, "npm"),),
+        npm_member="package/pose_landmark_heavy.tflite", wheel_member=None),
+}
+LANDMARK_MODELS = ("lite", "full", "heavy")
+
+
+def spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}") from None
+
+
+def cache_dir() -> Path:
+    """The user cache folder for model files (``$BLAZEPOSE_CACHE_DIR`` overrides it)."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "blazepose" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "blazepose"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "blazepose"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(name: str, path: str | Path) -> Variant:
+    """Check a file against the registry; return the matching variant or raise ChecksumError."""
+    s = spec(name)
+    path = Path(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path}: no such model file")
+    size = path.stat().st_size
+    digest = sha256_of(path)
+    v = s.matches(size, digest)
+    if v is None:
+        expected = "; ".join(f"{x.size} bytes sha256 {x.sha256}" for x in s.variants)
+        raise ChecksumError(f"{path}: not the official {s.file} ({size} bytes, sha256 {digest}); "
+                            f"expected {expected}")
+    return v
+
+
+def cached_path(name: str) -> Path:
+    return cache_dir() / spec(name).file
+
+
+def _install_verified(name: str, source: Path, origin: str) -> Path:
+    """Copy ``source`` into the cache through a temp file; rename only if it verifies."""
+    dest = cached_path(name)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        verify(name, tmp)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    log.info("model %s fetched from %s into %s", name, origin, dest)
+    return dest
+
+
+def _download(url: str, dest: Path, timeout: float) -> None:
+    with urllib.request.urlopen(url, timeout=timeout) as r, open(dest, "wb") as f:  # noqa: S310
+        shutil.copyfileobj(r, f)
+
+
+class _Fetcher:
+    """Fetches missing model files, downloading each package at most once per run."""
+
+    def __init__(self, timeout: float = 15.0):
+        self.timeout = timeout
+        self.tmp = Path(tempfile.mkdtemp(prefix="blazepose-fetch-"))
+        self.tried: dict[str, list[str]] = {}
+        self._npm: Path | None | bool = False
+        self._wheel: Path | None | bool = False
+        self._official_ok = True
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _note(self, name: str, where: str) -> None:
+        self.tried.setdefault(name, []).append(where)
+
+    def official(self, name: str) -> Path | None:
+        s = spec(name)
+        url = OFFICIAL_URL.format(file=s.file)
+        if not self._official_ok:
+            self._note(name, f"{url} (skipped: unreachable earlier in this run)")
+            return None
+        tmp = self.tmp / ("official-" + s.file)
+        try:
+            _download(url, tmp, self.timeout)
+            return _install_verified(name, tmp, url)
+        except ChecksumError as exc:
+            self._note(name, f"{url} ({exc})")
+        except OSError as exc:
+            self._official_ok = False
+            self._note(name, f"{url} ({exc.__class__.__name__}: {exc})")
+        return None
+
+    def _npm_tarball(self) -> Path | None:
+        if self._npm is False:
+            self._npm = None
+            npm = shutil.which("npm")
+            if npm is None:
+                self._npm_error = "npm is not installed"
+                return None
+            try:
+                out = subprocess.run([npm, "pack", NPM_PACKAGE, "--silent"], cwd=self.tmp,
+                                     capture_output=True, text=True, timeout=600)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                self._npm_error = str(exc)
+                return None
+            tgz = sorted(self.tmp.glob("mediapipe-pose-*.tgz"))
+            if out.returncode != 0 or not tgz:
+                self._npm_error = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["npm pack failed"]
+                self._npm_error = self._npm_error[0]
+                return None
+            self._npm = tgz[0]
+        return self._npm or None
+
+    def npm(self, name: str) -> Path | None:
+        s = spec(name)
+        where = f"npm package {NPM_PACKAGE} (npm pack)"
+        if s.npm_member is None:
+            return None
+        tgz = self._npm_tarball()
+        if tgz is None:
+            self._note(name, f"{where}: {getattr(self, '_npm_error', 'unavailable')}")
+            return None
+        try:
+            with tarfile.open(tgz) as tar:
+                member = tar.extractfile(s.npm_member)
+                if member is None:
+                    raise KeyError(s.npm_member)
+                out = self.tmp / ("npm-" + s.file)
+                with open(out, "wb") as f:
+                    shutil.copyfileobj(member, f)
+            return _install_verified(name, out, where)
+        except (KeyError, tarfile.TarError, ChecksumError, OSError) as exc:
+            self._note(name, f"{where}: {exc}")
+            return None
+
+    def _wheel_file(self) -> Path | None:
+        if self._wheel is False:
+            self._wheel = None
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(self.tmp),
+                   *PYPI_WHEEL_TAGS, PYPI_PACKAGE]
+            try:
+                out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                self._wheel_error = str(exc)
+                return None
+            whl = sorted(self.tmp.glob("mediapipe-*.whl"))
+            if out.returncode != 0 or not whl:
+                lines = [ln for ln in (out.stderr or "").splitlines() if ln.startswith("ERROR")]
+                self._wheel_error = lines[-1] if lines else "pip download failed"
+                return None
+            self._wheel = whl[0]
+        return self._wheel or None
+
+    def pypi(self, name: str) -> Path | None:
+        s = spec(name)
+        where = f"PyPI wheel {PYPI_PACKAGE} (pip download)"
+        if s.wheel_member is None:
+            return None
+        whl = self._wheel_file()
+        if whl is None:
+            self._note(name, f"{where}: {getattr(self, '_wheel_error', 'unavailable')}")
+            return None
+        try:
+            with zipfile.ZipFile(whl) as z:
+                out = self.tmp / ("pypi-" + s.file)
+                with z.open(s.wheel_member) as src, open(out, "wb") as f:
+                    shutil.copyfileobj(src, f)
+            return _install_verified(name, out, where)
+        except (KeyError, zipfile.BadZipFile, ChecksumError, OSError) as exc:
+            self._note(name, f"{where}: {exc}")
+            return None
+
+
+def _not_found(name: str, tried: list[str]) -> ModelNotFoundError:
+    s = spec(name)
+    lines = "\n".join(f"  - {t}" for t in tried)
+    return ModelNotFoundError(
+        f"model {name!r} ({s.file}) could not be found or fetched. Looked at:\n{lines}\n"
+        f"Put the official file by hand at {cached_path(name)} (or set ${CACHE_ENV}), "
+        f"or pass its path explicitly; `blazepose models verify` checks it.")
+
+
+def fetch(names: Iterable[str], *, use_official: bool = True, timeout: float = 15.0) -> dict[str, Path]:
+    """Make sure each model is in the cache, fetching what is missing; return their paths."""
+    names = list(names)
+    result: dict[str, Path] = {}
+    fetcher = _Fetcher(timeout=timeout)
+    try:
+        for name in names:
+            p = cached_path(name)
+            try:
+                if p.exists():
+                    verify(name, p)
+                    result[name] = p
+                    continue
+            except ChecksumError as exc:
+                log.warning("%s; fetching it again", exc)
+                fetcher._note(name, f"cache {p} ({exc})")
+            else:
+                fetcher._note(name, f"cache {p} (missing)")
+            steps = ([fetcher.official] if use_official else []) + [fetcher.npm, fetcher.pypi]
+            for step in steps:
+                got = step(name)
+                if got is not None:
+                    result[name] = got
+                    break
+            else:
+                raise _not_found(name, fetcher.tried.get(name, []))
+    finally:
+        fetcher.close()
+    return result
+
+
+def resolve(name: str, path: str | Path | None = None, *, download: bool = True) -> Path:
+    """The verified path of a model: ``path`` if given, else the cache, else fetched."""
+    if path is not None:
+        verify(name, path)
+        return Path(path)
+    p = cached_path(name)
+    if p.exists():
+        verify(name, p)
+        return p
+    if not download:
+        raise _not_found(name, [f"cache {p} (missing; downloading disabled)"])
+    return fetch([name])[name]
+
+
+def status() -> list[dict]:
+    """One row per model: name, file, size, sha256 (first variant), cached path and state."""
+    rows = []
+    for s in MODELS.values():
+        p = cached_path(s.name)
+        state = "missing"
+        if p.exists():
+            try:
+                verify(s.name, p)
+                state = "ok"
+            except ChecksumError:
+                state = "corrupt"
+        rows.append({"name": s.name, "file": s.file, "size": s.variants[0].size,
+                     "sha256": s.variants[0].sha256, "path": str(p), "state": state,
+                     "license": s.license})
+    return rows

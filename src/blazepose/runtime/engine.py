@@ -1,0 +1,107 @@
+"""One small inference interface: load a model, run a batch, get named outputs.
+
+The pipeline only sees ``Engine``; ``LiteRTEngine`` runs the official ``.tflite`` files unchanged
+on Google's maintained TFLite runtime (``ai-edge-litert``, XNNPACK on the CPU).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Mapping, Protocol, Sequence
+
+import numpy as np
+
+from ..errors import ModelError
+
+log = logging.getLogger(__name__)
+
+#: Output names by their shape, for the two BlazePose graphs (the files name them Identity_N).
+DETECTOR_OUTPUTS = {(2254, 12): "boxes", (2254, 1): "scores"}
+LANDMARK_OUTPUTS = {(195,): "landmarks", (1,): "pose_flag", (256, 256, 1): "segmentation",
+                    (64, 64, 39): "heatmap", (117,): "world"}
+
+
+def default_num_threads() -> int:
+    """Threads per engine: ``BLAZEPOSE_NUM_THREADS`` if set, else the number of usable cores.
+
+    Measured on a 2-core machine (benchmarks/threads.py): 2 threads beat 1 by about 1.5x for the
+    full landmark model, so all cores is the default; batch workers set it to cores / workers.
+    """
+    env = os.environ.get("BLAZEPOSE_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+class Engine(Protocol):
+    """What the pipeline needs from an inference engine."""
+
+    input_shape: tuple[int, ...]
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Run a (B, H, W, C) float32 batch; return outputs by name, each with a leading B axis."""
+        ...
+
+
+class LiteRTEngine:
+    """A ``.tflite`` model on ai-edge-litert's interpreter, with named outputs.
+
+    ``names`` maps an output's shape (without the batch axis) to the name the pipeline uses.
+    ``max_batch`` > 1 lets ``run`` take batches (the tensor is resized when the batch changes);
+    a model that hard-codes batch 1 (the detector) is run one element at a time.
+    """
+
+    def __init__(self, model_path: str | Path, names: Mapping[tuple, str],
+                 num_threads: int | None = None, outputs: Sequence[str] | None = None):
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise ModelError("ai-edge-litert is not installed: pip install ai-edge-litert") from exc
+        self.path = Path(model_path)
+        self.num_threads = num_threads or default_num_threads()
+        try:
+            self._interp = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+            self._interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{self.path}: cannot load this model file: {exc}") from exc
+        inp = self._interp.get_input_details()[0]
+        self._input_index = inp["index"]
+        self.input_shape = tuple(int(d) for d in inp["shape"])
+        self._batch = self.input_shape[0]
+        self._names = dict(names)
+        self._wanted = set(outputs) if outputs is not None else None
+        self._outputs: list[tuple[str, int]] = []
+        self._map_outputs()
+
+    def _map_outputs(self) -> None:
+        self._outputs = []
+        for det in self._interp.get_output_details():
+            shape = tuple(int(d) for d in det["shape"][1:])
+            name = self._names.get(shape)
+            if name is None:
+                raise ModelError(f"{self.path}: unexpected output {det['name']} of shape {shape}")
+            if self._wanted is None or name in self._wanted:
+                self._outputs.append((name, det["index"]))
+
+    def _resize(self, batch: int) -> None:
+        shape = list(self.input_shape)
+        shape[0] = batch
+        self._interp.resize_tensor_input(self._input_index, shape, strict=False)
+        self._interp.allocate_tensors()
+        self._batch = batch
+        self._map_outputs()
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if batch.shape[1:] != self.input_shape[1:]:
+            raise ValueError(f"{self.path.name}: expected input (B, {self.input_shape[1:]}), got {batch.shape}")
+        n = batch.shape[0]
+        if n != self._batch:
+            self._resize(n)
+        self._interp.set_tensor(self._input_index, batch)
+        self._interp.invoke()
+        return {name: self._interp.get_tensor(idx) for name, idx in self._outputs}

@@ -1,0 +1,118 @@
+"""Decoding the landmark model's outputs: landmarks, heatmap refinement, world points, mask.
+
+Crop coordinates are normalized to the 256² crop: (0, 0) its top-left corner, (1, 1) its
+bottom-right corner; z is normalized by the crop width, like x.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .roi import Roi, image_from_crop_matrix, image_from_roi_points, rotate_world
+
+INPUT_SIZE = 256
+NUM_MODEL_LANDMARKS = 39
+NUM_BODY = 33
+AUX_CENTER, AUX_SCALE = 33, 34
+HEATMAP_KERNEL = 7
+HEATMAP_MIN_CONFIDENCE = 0.5
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def landmark_input(image_rgb: np.ndarray, roi: Roi, size: int = INPUT_SIZE) -> np.ndarray:
+    """The (size, size, 3) float32 model input in [0, 1] for one ROI of an RGB uint8 image."""
+    from .roi import crop_roi
+
+    crop = crop_roi(image_rgb, roi, size)
+    out = crop.astype(np.float32)
+    out *= 1.0 / 255.0
+    return out
+
+
+def decode_landmarks(raw: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
+    """(39·5,) raw values → (39, 5): x, y, z crop-normalized, visibility and presence in [0, 1]."""
+    lm = np.asarray(raw, dtype=np.float64).reshape(NUM_MODEL_LANDMARKS, 5).copy()
+    lm[:, :3] /= size
+    lm[:, 3:] = sigmoid(lm[:, 3:])
+    return lm
+
+
+def refine_with_heatmap(xy: np.ndarray, heatmap_logits: np.ndarray,
+                        kernel: int = HEATMAP_KERNEL,
+                        min_confidence: float = HEATMAP_MIN_CONFIDENCE) -> np.ndarray:
+    """Refine crop-normalized (K, 2) points with a (H, W, K) heatmap of logits.
+
+    For each point, the window of ``kernel``² heatmap cells centred on (int(x·W), int(y·H)) (cut
+    at the edges) is passed through a sigmoid; if its maximum reaches ``min_confidence`` the point
+    becomes the confidence-weighted mean of the window's cell indices divided by W and H (no
+    half-cell offset). Points whose centre cell lies outside the heatmap are left as they are.
+    """
+    hm_h, hm_w, k = heatmap_logits.shape
+    out = np.array(xy, dtype=np.float64, copy=True)
+    cols = np.trunc(out[:, 0] * hm_w).astype(np.int64)
+    rows = np.trunc(out[:, 1] * hm_h).astype(np.int64)
+    off = (kernel - 1) // 2
+    for i in range(min(k, out.shape[0])):
+        c, r = cols[i], rows[i]
+        if c < 0 or c >= hm_w or r < 0 or r >= hm_h:
+            continue
+        c0, c1 = max(0, c - off), min(hm_w, c + off + 1)
+        r0, r1 = max(0, r - off), min(hm_h, r + off + 1)
+        conf = sigmoid(heatmap_logits[r0:r1, c0:c1, i])
+        total = conf.sum()
+        if conf.max() >= min_confidence and total > 0:
+            out[i, 0] = (conf.sum(axis=0) @ np.arange(c0, c1)) / hm_w / total
+            out[i, 1] = (conf.sum(axis=1) @ np.arange(r0, r1)) / hm_h / total
+    return out
+
+
+@dataclass(frozen=True)
+class PoseEstimate:
+    """One person's landmarks from one ROI, in image pixels (z in the scale of x).
+
+    ``landmarks`` (39, 3) include the two auxiliary points 33 (body centre) and 34 (scale point);
+    ``visibility``/``presence`` (39,); ``world`` (33, 3) metres; ``score`` the pose flag.
+    """
+
+    landmarks: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+    score: float
+    roi: Roi
+    mask_logits: np.ndarray | None = None
+
+
+def decode_pose(outputs: dict, roi: Roi, index: int = 0, refine: bool = True) -> PoseEstimate:
+    """Turn the landmark model's named outputs (batch element ``index``) into a PoseEstimate."""
+    lm = decode_landmarks(outputs["landmarks"][index])
+    xy = lm[:, :2]
+    if refine:
+        xy = refine_with_heatmap(xy, outputs["heatmap"][index])
+    crop_pts = np.concatenate([xy, lm[:, 2:3]], axis=1)
+    image_pts = image_from_roi_points(crop_pts, roi)
+    world = np.asarray(outputs["world"][index], dtype=np.float64).reshape(NUM_MODEL_LANDMARKS, 3)
+    world = rotate_world(world[:NUM_BODY], roi.rotation)
+    mask = outputs.get("segmentation")
+    return PoseEstimate(
+        landmarks=image_pts, visibility=lm[:, 3].copy(), presence=lm[:, 4].copy(), world=world,
+        score=float(np.asarray(outputs["pose_flag"][index]).reshape(-1)[0]), roi=roi,
+        mask_logits=None if mask is None else np.asarray(mask[index]).reshape(mask.shape[1], mask.shape[2]),
+    )
+
+
+def mask_to_image(mask_logits: np.ndarray, roi: Roi, width: int, height: int) -> np.ndarray:
+    """Warp a crop-space mask of logits back to a (height, width) float32 probability image.
+
+    Outside the ROI the mask is 0.
+    """
+    prob = (1.0 / (1.0 + np.exp(-np.clip(mask_logits, -80, 80)))).astype(np.float32)
+    size = prob.shape[0]
+    m = image_from_crop_matrix(roi, size)
+    return cv2.warpAffine(prob, m, (width, height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)

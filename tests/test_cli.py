@@ -1,0 +1,52 @@
+"""The CLI through its real entry point."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REFERENCE, needs_fixtures
+
+
+def run(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True, **kw)
+
+
+@needs_fixtures
+def test_image_json_annotate_and_mask(tmp_path):
+    ann, mask = tmp_path / "a.png", tmp_path / "m.png"
+    p = run("image", str(REFERENCE / "pose.jpg"), "--annotate", str(ann), "--mask", str(mask))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["schema_version"] == 1 and doc["model"] == "full"
+    (img,) = doc["images"]
+    assert img["image_width"] == 1000 and len(img["people"][0]["landmarks"]) == 33
+    from blazepose.io.images import read_image
+    a = read_image(ann)
+    assert a.shape == (667, 1000, 3)
+    assert np.abs(a.astype(int) - read_image(REFERENCE / "pose.jpg")).sum() > 0   # something was drawn
+    assert read_image(mask).shape == (667, 1000, 3)
+
+
+@needs_fixtures
+def test_many_files_one_bad_still_processes_the_others(tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_text("not an image")
+    out = tmp_path / "r.json"
+    p = run("image", str(REFERENCE / "pose.jpg"), str(bad), str(REFERENCE / "dance.jpg"), "--json", str(out))
+    assert p.returncode == 1
+    doc = json.loads(out.read_text())
+    assert [i["file"] for i in doc["images"]] == [str(REFERENCE / "pose.jpg"), str(REFERENCE / "dance.jpg")]
+    assert doc["failed"][0]["file"] == str(bad) and "not an image" in doc["failed"][0]["error"]
+    assert "2 processed, 1 failed" in p.stderr and "broken.jpg" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_models_list_and_verify():
+    p = run("models", "list")
+    assert p.returncode == 0
+    assert "pose_landmark_heavy.tflite" in p.stdout and "59e42d71" in p.stdout
+    p = run("models", "verify")
+    assert p.returncode == 0, p.stdout
+    assert p.stdout.count(": ok") == 4

@@ -10,8 +10,8 @@ from pathlib import Path
 from .. import __version__
 from ..errors import BlazePoseError
 from ..models import registry
+from ..outputs.export import header
 
-SCHEMA_VERSION = 1
 log = logging.getLogger("blazepose")
 
 
@@ -34,14 +34,6 @@ def landmarker_from_args(args, **extra):
                           min_tracking_confidence=args.min_tracking_confidence,
                           upper_body_only=args.upper_body_only, max_num_poses=args.max_poses,
                           num_threads=args.num_threads, **extra)
-
-
-def header(model: str) -> dict:
-    return {"schema_version": SCHEMA_VERSION, "blazepose_version": __version__, "model": model,
-            "coordinates": {"x": "pixels from the left edge", "y": "pixels from the top edge",
-                            "z": "relative depth, pixels (scale of x), smaller is nearer",
-                            "x_norm": "x / image_width", "y_norm": "y / image_height",
-                            "world": "metres, origin between the hips"}}
 
 
 def _out_path(target: str, src: Path, many: bool, suffix: str) -> Path:

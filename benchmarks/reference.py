@@ -1,0 +1,53 @@
+"""The reference implementation, MediaPipe 0.10.14, in its own virtual environment.
+
+MediaPipe brings its own OpenCV and protobuf, so it lives in ``.venv-mediapipe`` at the project
+root (created on first use with ``pip install mediapipe==0.10.14``). Its wheel ships the detector
+and the full model; the lite and heavy files are copied into it from this project's verified
+cache, so both sides run the very same model files. Benchmarks call ``run_reference(script,
+args)``: the script runs inside that environment and prints one JSON document on stdout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV = Path(os.environ.get("BLAZEPOSE_MP_VENV", ROOT / ".venv-mediapipe"))
+MP_VERSION = "0.10.14"
+
+
+def _python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_reference_env() -> Path:
+    """Create the MediaPipe environment if needed; return its python."""
+    py = _python()
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", f"mediapipe=={MP_VERSION}"], check=True)
+    site = subprocess.run([str(py), "-c", "import mediapipe, os; print(os.path.dirname(mediapipe.__file__))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    from blazepose.models import registry
+
+    dest = Path(site) / "modules" / "pose_landmark"
+    for name in ("lite", "heavy"):
+        target = dest / registry.spec(name).file
+        if not target.exists():
+            shutil.copyfile(registry.resolve(name), target)
+    return py
+
+
+def run_reference(script: str | Path, *args: str, timeout: float = 3600) -> dict:
+    """Run a script in the MediaPipe environment; parse the JSON it prints last on stdout."""
+    py = ensure_reference_env()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env.setdefault("GLOG_minloglevel", "2")
+    out = subprocess.run([str(py), str(script), *args], capture_output=True, text=True, timeout=timeout, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"reference run failed ({script}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -152,3 +152,38 @@ class PoseLandmarker:
         rois = [self.roi_from_detection(dets, i, w, h) for i in range(min(len(dets), self.max_num_poses))]
         estimates = [e for e in self.estimate(rgb, rois) if e.score >= self.min_tracking_confidence]
         return self._result(estimates, rgb, mask=self._mask(estimates, w, h))
+
+    def process_batch(self, images, *, batch_size: int = 8) -> list[PoseResult]:
+        """Landmarks of many still images, results in input order (same as ``process_image``).
+
+        ``images`` is a sequence of paths and/or RGB arrays. The detector runs image by image
+        (its graph is fixed at batch 1); the landmark model runs on the ROIs of several images at
+        once, ``batch_size`` crops per call. A bad input raises its typed error (``ImageReadError``
+        naming the file) before any inference runs; to skip bad files instead, load them
+        yourself with ``PoseLandmarker.load`` and pass the arrays that loaded.
+        """
+        self._check_open()
+        if int(batch_size) < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        rgbs = [self.load(im) for im in images]
+        # Detector per image, then every ROI of every image in one list: (image index, ROI).
+        jobs: list[tuple[int, Roi]] = []
+        for i, rgb in enumerate(rgbs):
+            h, w = rgb.shape[:2]
+            dets = self.detect(rgb)
+            jobs += [(i, self.roi_from_detection(dets, d, w, h))
+                     for d in range(min(len(dets), self.max_num_poses))]
+        per_image: list[list[lm_stage.PoseEstimate]] = [[] for _ in rgbs]
+        for start in range(0, len(jobs), int(batch_size)):
+            chunk = jobs[start:start + int(batch_size)]
+            batch = np.stack([lm_stage.landmark_input(rgbs[i], roi) for i, roi in chunk])
+            out = self._landmarker.run(batch)
+            for j, (i, roi) in enumerate(chunk):
+                est = lm_stage.decode_pose(out, roi, j)
+                if est.score >= self.min_tracking_confidence:
+                    per_image[i].append(est)
+        results = []
+        for rgb, estimates in zip(rgbs, per_image):
+            h, w = rgb.shape[:2]
+            results.append(self._result(estimates, rgb, mask=self._mask(estimates, w, h)))
+        return results

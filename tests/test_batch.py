@@ -1,0 +1,254 @@
+"""Batches: PoseLandmarker.process_batch, and ``blazepose batch`` (bad inputs, resume after a kill, Ray).
+
+Inputs are the fixture photos, copied and transformed (flips, crops) into tmp_path.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import COCO, REFERENCE, needs_fixtures
+
+PHOTOS = ["reference/pose.jpg", "reference/dance.jpg", "coco/000000000785.jpg", "coco/000000040083.jpg"]
+#: Landmarks of the same input by two routes (batched vs not, another process, Ray): within this.
+TOL_PX = 1e-3
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True,
+                          text=True, **kw)
+
+
+def make_photos(folder: Path, n: int) -> list[Path]:
+    """``n`` photos from the fixtures: originals, mirror images, crops and half-size copies."""
+    from blazepose.io.images import read_image
+
+    srcs = [read_image(REFERENCE.parent / p) for p in PHOTOS]
+    out = []
+    for i in range(n):
+        img, kind = srcs[i % len(srcs)], (i // len(srcs)) % 4
+        if kind == 1:
+            img = img[:, ::-1]
+        elif kind == 2:
+            h, w = img.shape[:2]
+            img = img[h // 20: h - h // 20, w // 20: w - w // 20]
+        elif kind == 3:
+            img = cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        p = folder / ("sub" if i % 3 == 0 else "") / f"photo_{i:03d}.png"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(p), np.ascontiguousarray(img[..., ::-1]))
+        out.append(p)
+    return out
+
+
+def results_in(folder: Path) -> dict[str, dict]:
+    return {p.relative_to(folder).as_posix(): json.loads(p.read_text())
+            for p in sorted(folder.rglob("*.json")) if p.name != "batch_report.json"}
+
+
+def assert_same_results(a: Path, b: Path, tol: float = TOL_PX) -> None:
+    """Same result files, same records and fields; landmark pixels within ``tol``."""
+    ra, rb = results_in(a), results_in(b)
+    assert sorted(ra) == sorted(rb)
+    for name in ra:
+        da, db = ra[name], rb[name]
+        assert da["batch"] == db["batch"], name
+        assert sorted(da) == sorted(db), name
+        assert len(da["frames"]) == len(db["frames"]), name
+        for fa, fb in zip(da["frames"], db["frames"]):
+            assert sorted(fa) == sorted(fb)
+            assert len(fa["people"]) == len(fb["people"]), name
+            for pa, pb in zip(fa["people"], fb["people"]):
+                xa = np.array([[lm["x"], lm["y"], lm["z"]] for lm in pa["landmarks"]])
+                xb = np.array([[lm["x"], lm["y"], lm["z"]] for lm in pb["landmarks"]])
+                assert sorted(pa["landmarks"][0]) == sorted(pb["landmarks"][0])
+                np.testing.assert_allclose(xa, xb, atol=tol, rtol=0, err_msg=name)
+
+
+# ---- Python API ----------------------------------------------------------------------------------
+@needs_fixtures
+def test_process_batch_equals_process_image_in_order(landmarker_factory, tmp_path):
+    from blazepose import ImageReadError
+    from blazepose.io.images import read_image
+
+    pl = landmarker_factory("full")
+    paths = [REFERENCE.parent / p for p in PHOTOS] + [COCO / "000000196141.jpg"]
+    inputs = [str(paths[0]), read_image(paths[1])[:, ::-1], *paths[2:]]   # paths and arrays mixed
+    singles = [pl.process_image(x) for x in inputs]
+    for bs in (1, 3, 8):
+        batched = pl.process_batch(inputs, batch_size=bs)
+        assert len(batched) == len(inputs)
+        for s, b in zip(singles, batched):
+            assert b.image_size == s.image_size and len(b) == len(s) >= 1
+            np.testing.assert_allclose(b.landmarks, s.landmarks, atol=TOL_PX, rtol=0)
+            np.testing.assert_allclose(b.world, s.world, atol=1e-5, rtol=0)
+            np.testing.assert_allclose(b.visibility, s.visibility, atol=1e-5, rtol=0)
+    assert pl.process_batch([]) == []
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"")
+    with pytest.raises(ImageReadError, match="bad.jpg: empty file"):
+        pl.process_batch([paths[0], bad])
+
+
+# ---- inputs and paths ----------------------------------------------------------------------------
+def test_collect_inputs_files_folders_globs_and_mirrored_paths(tmp_path):
+    from blazepose.apps.batch import collect_inputs
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for p in ["a/x.jpg", "a/b/y.PNG", "a/b/clip.mp4", "a/notes.txt", "c.jpg", "out/old.png"]:
+        (tmp_path / p).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / p).write_bytes(b"x")
+    items, missing = collect_inputs([str(tmp_path / "a"), str(tmp_path / "*.jpg"), str(tmp_path / "a/notes.txt"),
+                                     str(tmp_path / "a/x.jpg"), str(tmp_path / "nothing*.jpg"),
+                                     str(tmp_path / "gone.jpg"), str(tmp_path)], exclude=tmp_path / "out")
+    assert {i.rel: i.kind for i in items} == {"a/x.jpg": "image", "a/b/y.PNG": "image", "a/b/clip.mp4": "video",
+                                              "a/notes.txt": "image", "c.jpg": "image"}
+    assert [m["input"] for m in missing] == [str(tmp_path / "nothing*.jpg"), str(tmp_path / "gone.jpg")]
+    assert "no file matches" in missing[0]["error"] and "no such file" in missing[1]["error"]
+    # one folder: paths relative to it
+    items, _ = collect_inputs([str(tmp_path / "a")])
+    assert sorted(i.rel for i in items) == ["b/clip.mp4", "b/y.PNG", "x.jpg"]
+
+
+# ---- bad inputs ----------------------------------------------------------------------------------
+@needs_fixtures
+def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
+    src = tmp_path / "in"
+    good = make_photos(src, 3)
+    data = (REFERENCE / "pose.jpg").read_bytes()
+    (src / "corrupt.jpg").write_bytes(data[: len(data) // 3])          # truncated JPEG
+    (src / "sub" / "empty.png").write_bytes(b"")                      # 0 bytes
+    (src / "notes.jpg").write_text("meeting notes, not a photo\n")    # not an image
+    (src / "readme.txt").write_text("ignored: not an image or video suffix\n")
+    out = tmp_path / "out"
+    p = cli("batch", str(src), "--out", str(out), "--workers", "2")
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    report = json.loads((out / "batch_report.json").read_text())
+    assert report["counts"] == {"done": 3, "skipped": 0, "failed": 3}
+    reasons = {Path(f["input"]).name: f["error"] for f in report["failed"]}
+    assert sorted(reasons) == ["corrupt.jpg", "empty.png", "notes.jpg"]
+    assert "truncated or corrupt" in reasons["corrupt.jpg"]
+    assert "empty file" in reasons["empty.png"]
+    assert "not an image" in reasons["notes.jpg"]
+    assert "3 done, 0 skipped (up to date), 3 failed" in p.stderr and "empty.png" in p.stderr
+    # one result per good input, in the mirrored tree, equal to process_image; nothing partial left
+    assert sorted(results_in(out)) == sorted(g.relative_to(src).as_posix() + ".json" for g in good)
+    assert not list(out.rglob("*.partial*"))
+    pl = landmarker_factory("full")
+    for g in good:
+        doc = json.loads((out / (g.relative_to(src).as_posix() + ".json")).read_text())
+        (frame,) = doc["frames"]
+        ref = pl.process_image(g)
+        got = np.array([[lm["x"], lm["y"], lm["z"]] for lm in frame["people"][0]["landmarks"]])
+        np.testing.assert_allclose(got, ref.landmarks[0], atol=TOL_PX, rtol=0)
+        assert doc["batch"]["input"] == g.relative_to(src).as_posix() and doc["model"] == "full"
+
+
+# ---- resuming --------------------------------------------------------------------------------------
+@needs_fixtures
+def test_killed_batch_resumes_to_the_same_outputs_without_redoing_work(tmp_path):
+    src = tmp_path / "in"
+    make_photos(src, 16)
+    full = tmp_path / "uninterrupted"
+    p = cli("batch", str(src), "--out", str(full), "--workers", "2")
+    assert p.returncode == 0, p.stderr
+
+    out = tmp_path / "resumed"
+    proc = subprocess.Popen([sys.executable, "-m", "blazepose.apps.cli", "batch", str(src), "--out", str(out),
+                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    try:
+        while len(results_in(out) if out.exists() else {}) < 4:
+            assert proc.poll() is None, "the batch finished before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)   # the whole batch: driver and its worker processes
+        proc.wait()
+    time.sleep(0.2)
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*.json")}
+    assert 4 <= len(before) < 16, f"{len(before)} outputs after the kill"
+    assert not (out / "batch_report.json").exists()
+
+    p = cli("batch", str(src), "--out", str(out), "--workers", "2")
+    assert p.returncode == 0, p.stderr
+    report = json.loads((out / "batch_report.json").read_text())
+    assert report["counts"] == {"done": 16 - len(before), "skipped": len(before), "failed": 0}
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())    # completed inputs not redone
+    assert_same_results(full, out)
+    assert not list(out.rglob("*.partial*"))
+
+
+@needs_fixtures
+def test_up_to_date_check_follows_input_and_options(tmp_path):
+    from blazepose.apps.batch import BatchOptions, run_batch
+
+    src = tmp_path / "in"
+    photos = make_photos(src, 2)
+    out = tmp_path / "out"
+    r = run_batch([str(src)], out, workers=1)
+    assert (len(r.done), len(r.skipped)) == (2, 0)
+    r = run_batch([str(src)], out, workers=1)
+    assert (len(r.done), len(r.skipped)) == (0, 2)
+    os.utime(photos[0], ns=(time.time_ns(), time.time_ns() + 10**9))    # the input changed
+    r = run_batch([str(src)], out, workers=1)
+    assert [d["input"] for d in r.done] == [str(photos[0])] and len(r.skipped) == 1
+    r = run_batch([str(src)], out, BatchOptions(annotate=True), workers=1)   # annotated output missing
+    assert len(r.done) == 2
+    assert sorted(p.name for p in out.rglob("*.png")) == sorted(p.name + ".annotated.png" for p in photos)
+    r = run_batch([str(src)], out, BatchOptions(min_detection_confidence=0.6), workers=1)   # other options
+    assert len(r.done) == 2
+    # a result file cut short (not renamed by this tool) is never taken as done
+    res = out / (photos[1].relative_to(src).as_posix() + ".json")
+    res.write_bytes(res.read_bytes()[:-10])
+    r = run_batch([str(src)], out, BatchOptions(min_detection_confidence=0.6), workers=1)
+    assert [d["input"] for d in r.done] == [str(photos[1])]
+
+
+@needs_fixtures
+def test_images_and_videos_mixed(tmp_path):
+    from blazepose.apps.batch import run_batch
+    from blazepose.io.images import read_image
+
+    src = tmp_path / "in"
+    make_photos(src, 1)
+    frame = cv2.resize(read_image(REFERENCE / "pose.jpg"), (320, 214))[..., ::-1]
+    vw = cv2.VideoWriter(str(src / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 214))
+    for i in range(4):
+        vw.write(np.ascontiguousarray(np.roll(frame, 3 * i, axis=1)))
+    vw.release()
+    r = run_batch([str(src)], tmp_path / "out", workers=1)
+    assert (len(r.done), len(r.failed)) == (2, 0), r.failed
+    doc = json.loads((tmp_path / "out" / "clip.mp4.json").read_text())
+    assert doc["batch"]["kind"] == "video" and len(doc["frames"]) == 4
+    assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2, 3]
+    ts = [f["timestamp_ms"] for f in doc["frames"]]
+    assert ts == sorted(ts) and ts[1] - ts[0] == pytest.approx(100.0, abs=1.0)
+    assert all(len(f["people"]) == 1 for f in doc["frames"])
+
+
+# ---- Ray ---------------------------------------------------------------------------------------------
+@needs_fixtures
+def test_ray_engine_equals_local_engine(tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'blazepose[ray]')")
+    from blazepose.apps.batch import run_batch
+
+    src = tmp_path / "in"
+    make_photos(src, 5)
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    local = run_batch([str(src)], tmp_path / "local", workers=1)
+    ray_ = run_batch([str(src)], tmp_path / "ray", engine="ray", workers=2, threads=1)
+    assert (len(ray_.done), len(ray_.failed)) == (len(local.done), len(local.failed)) == (5, 1)
+    assert ray_.failed[0]["error"] == local.failed[0]["error"]
+    assert_same_results(tmp_path / "local", tmp_path / "ray")
+    again = run_batch([str(src)], tmp_path / "ray", engine="ray", workers=2, threads=1)   # resumes alike
+    assert (len(again.done), len(again.skipped), len(again.failed)) == (0, 5, 1)

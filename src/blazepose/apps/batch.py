@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import glob
+import inspect
 import json
 import logging
 import multiprocessing
@@ -33,6 +34,8 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+
+import numpy as np
 
 from ..errors import BlazePoseError, InputError, VideoReadError
 from ..io.images import IMAGE_SUFFIXES
@@ -245,12 +248,13 @@ def _angles_fn(options: BatchOptions):
 
 
 def video_frames(landmarker, path: str) -> Iterator:
-    """PoseResults of a video's frames, in order (the landmarker's video mode when it has one)."""
+    """``(rgb_frame, PoseResult)`` for every frame of a video, in order: the landmarker's video mode
+    (tracking, smoothing) when it has one."""
     process_video = getattr(landmarker, "process_video", None)
     if process_video is not None:
-        yield from process_video(path)
+        yield from process_video(path, return_frames=True)
         return
-    # Fallback until the video mode lands: every frame as a still image, real timestamps.
+    # Fallback while the video mode is not there: every frame as a still image, container timestamps.
     import cv2
 
     cap = cv2.VideoCapture(path)
@@ -266,8 +270,8 @@ def video_frames(landmarker, path: str) -> Iterator:
             ts = cap.get(cv2.CAP_PROP_POS_MSEC)
             if not ts and i and fps:
                 ts = i * 1000.0 / fps
-            res = landmarker.process_image(frame[..., ::-1])
-            yield replace(res, frame_index=i, timestamp_ms=float(ts))
+            rgb = np.ascontiguousarray(frame[..., ::-1])
+            yield rgb, replace(landmarker.process_image(rgb), frame_index=i, timestamp_ms=float(ts))
             i += 1
         if i == 0:
             raise VideoReadError(path, "no frames could be decoded")
@@ -290,10 +294,13 @@ class BatchWorker:
             from ..api.landmarker import PoseLandmarker
 
             o = self.options
+            extra = {}
+            if "smooth_landmarks" in inspect.signature(PoseLandmarker).parameters:   # video mode
+                extra["smooth_landmarks"] = o.smooth_landmarks
             self._landmarker = PoseLandmarker(
                 o.model, min_detection_confidence=o.min_detection_confidence,
                 min_tracking_confidence=o.min_tracking_confidence, upper_body_only=o.upper_body_only,
-                max_num_poses=o.max_poses, num_threads=self.num_threads)
+                max_num_poses=o.max_poses, num_threads=self.num_threads, **extra)
         return self._landmarker
 
     def close(self) -> None:
@@ -365,22 +372,30 @@ class BatchWorker:
         os.replace(tmp, paths["result"])
 
     def _video(self, item: BatchItem, record: dict) -> int:
+        from ..outputs.draw import draw_pose
         from ..outputs.export import JsonWriter
 
         paths = output_paths(self.out, item, self.options)
         angles = _angles_fn(self.options)
         ann_tmp = _partial(paths["annotated"]) if "annotated" in paths else None
         tmp = _partial(paths["result"])
+        vw = None
         n = 0
         try:
             with JsonWriter(tmp, self._meta(record)) as w:
-                frames = video_frames(self.landmarker, item.source)
-                if ann_tmp is not None:
-                    frames = self._annotating(frames, item, ann_tmp)
-                for res in frames:
+                for rgb, res in video_frames(self.landmarker, item.source):
+                    if ann_tmp is not None:
+                        if vw is None:
+                            vw = _VideoOut(ann_tmp, item.source, rgb.shape[1], rgb.shape[0])
+                        vw.write(draw_pose(rgb, res, min_visibility=self.options.min_visibility))
                     w.write(self._frame_dict(res, angles))
                     n += 1
+            if vw is not None:
+                vw.close()
+                os.replace(ann_tmp, paths["annotated"])
         except BaseException as exc:
+            if vw is not None:
+                vw.close()
             if ann_tmp is not None:
                 ann_tmp.unlink(missing_ok=True)
             if n and isinstance(exc, BlazePoseError):
@@ -389,35 +404,29 @@ class BatchWorker:
             if not n:
                 tmp.unlink(missing_ok=True)
             raise
-        if ann_tmp is not None:
-            os.replace(ann_tmp, paths["annotated"])
         os.replace(tmp, paths["result"])
         return n
 
-    def _annotating(self, frames, item: BatchItem, ann_tmp: Path):
-        """Pass results through while drawing them into an annotated video."""
+
+class _VideoOut:
+    """An annotated copy of a video (mp4v), at the source's frame rate."""
+
+    def __init__(self, path: Path, source: str, width: int, height: int):
         import cv2
 
-        from ..outputs.draw import draw_pose
-
-        cap = cv2.VideoCapture(item.source)
+        cap = cv2.VideoCapture(source)
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-        vw = None
-        try:
-            for res in frames:
-                ok, frame = cap.read()
-                if ok:
-                    if vw is None:
-                        h, w = frame.shape[:2]
-                        ann_tmp.parent.mkdir(parents=True, exist_ok=True)
-                        vw = cv2.VideoWriter(str(ann_tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-                    drawn = draw_pose(frame[..., ::-1].copy(), res, min_visibility=self.options.min_visibility)
-                    vw.write(drawn[..., ::-1].copy())
-                yield res
-        finally:
-            cap.release()
-            if vw is not None:
-                vw.release()
+        cap.release()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        if not self._w.isOpened():
+            raise BlazePoseError(f"{path}: cannot write an mp4 video here")
+
+    def write(self, rgb) -> None:
+        self._w.write(np.ascontiguousarray(rgb[..., ::-1]))
+
+    def close(self) -> None:
+        self._w.release()
 
 
 def _outcome(item: BatchItem, status: str, t0: float, **extra) -> dict:

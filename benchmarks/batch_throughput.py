@@ -1,0 +1,141 @@
+"""Batch throughput: images per second on a folder of photos, this project vs MediaPipe 0.10.14.
+
+The folder holds ``--images`` photos (default 240) made from the six fixture photos (reference and
+COCO): originals, mirror images, crops and resized copies, as JPEG files in a temporary folder.
+Measured in the same run, on the same files, full model (or ``--model``):
+
+- ``blazepose batch`` (``run_batch``, fresh output folder) for every split of the cores into
+  worker processes x engine threads, each with landmark-model batches of 1 and 4 images; times
+  include starting the workers and writing every result file;
+- one file at a time in one process (what looping over ``blazepose image`` does, without the
+  start-up): ``process_image`` then a JSON result file, engine on all cores;
+- MediaPipe 0.10.14's legacy solution looping over the files (``static_image_mode=True``,
+  ``model_complexity`` of the model; read with OpenCV), in its own environment (reference.py).
+
+The rate of each configuration is the best of ``--rounds`` interleaved passes (other work on the
+machine only ever slows a pass down); CPU ms/image (the least over the passes, workers included)
+tells which split wastes least when the cores are shared with other work.
+
+    .venv/bin/python benchmarks/batch_throughput.py [--images 240] [--model full] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+FIXTURES = HERE.parents[0].parent / "shared" / "fixtures"
+
+from reference import run_reference  # noqa: E402
+
+COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
+
+
+def make_folder(folder: Path, n: int) -> list[Path]:
+    """``n`` JPEG photos from the fixture photos: flips, crops, resizes (deterministic)."""
+    import cv2
+
+    srcs = [FIXTURES / "reference" / "pose.jpg", FIXTURES / "reference" / "dance.jpg",
+            *sorted((FIXTURES / "coco").glob("*.jpg"))]
+    images = [cv2.imread(str(p)) for p in srcs]
+    out = []
+    for i in range(n):
+        img = images[i % len(images)]
+        v = i // len(images)
+        if v % 2:
+            img = img[:, ::-1]
+        h, w = img.shape[:2]
+        c = (v // 2) % 4                      # crop 0, 4, 8, 12 % of each side
+        img = img[h * c // 25: h - h * c // 25, w * c // 25: w - w * c // 25]
+        scale = (1.0, 0.8, 0.6, 1.25)[(v // 8) % 4]
+        if scale != 1.0:
+            img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        p = folder / f"{i // 50:02d}" / f"photo_{i:04d}.jpg"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(p), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        out.append(p)
+    return out
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the batch workers)."""
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def one_at_a_time(model: str, paths: list[Path], out: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of the CLI-equivalent loop: one landmarker, one image and one JSON
+    file at a time."""
+    from blazepose import PoseLandmarker
+    from blazepose.outputs.export import JsonWriter, header
+
+    with PoseLandmarker(model) as pl:
+        pl.process_image(paths[0])            # warm-up, like MediaPipe's
+        t, c = time.perf_counter(), cpu_seconds()
+        for i, p in enumerate(paths):
+            res = pl.process_image(p)
+            with JsonWriter(out / f"{i}.json", header(model, source=str(p))) as w:
+                w.write(res)
+        return time.perf_counter() - t, cpu_seconds() - c
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--images", type=int, default=240)
+    ap.add_argument("--model", choices=list(COMPLEXITY), default="full")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="passes over every configuration, interleaved; the best pass counts (default 3)")
+    ap.add_argument("--quick", action="store_true", help="24 images, one round, a worker per core, batch 1")
+    a = ap.parse_args()
+    if a.quick:
+        a.images, a.rounds = 24, 1
+    from blazepose.apps.batch import BatchOptions, run_batch, usable_cores
+
+    cores = usable_cores()
+    configs = [(w, cores // w, b) for w in range(1, cores + 1) if cores % w == 0 for b in (1, 4)]
+    if a.quick:
+        configs = [(cores, 1, 1)]
+    with tempfile.TemporaryDirectory(prefix="blazepose-bench-") as tmp:
+        tmp = Path(tmp)
+        paths = make_folder(tmp / "photos", a.images)
+        n = len(paths)
+        listfile = tmp / "list.txt"
+        listfile.write_text("\n".join(map(str, paths)) + "\n")
+        best: dict[str, float] = {}
+        cpu_ms: dict[str, float] = {}
+
+        def record(name: str, seconds: float, cpu_s: float) -> None:
+            best[name] = max(best.get(name, 0.0), n / seconds)
+            cpu_ms[name] = min(cpu_ms.get(name, 1e9), cpu_s / n * 1000)
+            print(f"  {name}: {n / seconds:.1f} images/s, {cpu_s / n * 1000:.1f} CPU ms/image", flush=True)
+
+        print(f"{n} photos, model {a.model}, {cores} cores, best of {a.rounds} interleaved rounds")
+        for r in range(a.rounds):
+            for w, t, b in configs[r % len(configs):] + configs[:r % len(configs)]:
+                out = tmp / f"out-{r}-{w}x{t}-b{b}"
+                t0, c0 = time.perf_counter(), cpu_seconds()
+                rep = run_batch([str(tmp / "photos")], out, BatchOptions(model=a.model, batch_size=b),
+                                workers=w, threads=t)
+                s, c = time.perf_counter() - t0, cpu_seconds() - c0
+                assert len(rep.done) == n and not rep.failed, rep.summary()
+                record(f"batch {w} proc x {t} thr, batch {b}", s, c)
+            single = tmp / f"single-{r}"
+            single.mkdir()
+            record("one file at a time", *one_at_a_time(a.model, paths, single))
+            ref = run_reference(HERE / "_mp_batch.py", str(COMPLEXITY[a.model]), str(listfile))
+            record("mediapipe 0.10.14 loop", ref["seconds"] * n / ref["images"], ref["cpu_seconds"] * n / ref["images"])
+    mp_rate = best["mediapipe 0.10.14 loop"]
+    print(f"\n{'':<34}{'images/s':>10}{'x mediapipe':>13}{'CPU ms/image':>14}")
+    for name, rate in best.items():
+        print(f"{name:<34}{rate:>10.1f}{rate / mp_rate:>13.2f}{cpu_ms[name]:>14.1f}")
+    fastest = max((k for k in best if k.startswith("batch")), key=best.get)
+    print(f"(fastest batch: {fastest}; MediaPipe found a pose in {ref['found']}/{ref['images']})")
+
+
+if __name__ == "__main__":
+    main()

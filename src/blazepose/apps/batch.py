@@ -69,6 +69,7 @@ class BatchOptions:
     min_tracking_confidence: float = 0.5
     upper_body_only: bool = False
     max_poses: int = 1
+    detection_tiles: int = 0
     smooth_landmarks: bool = True
     annotate: bool = False
     angles: bool = False
@@ -300,7 +301,8 @@ class BatchWorker:
             self._landmarker = PoseLandmarker(
                 o.model, min_detection_confidence=o.min_detection_confidence,
                 min_tracking_confidence=o.min_tracking_confidence, upper_body_only=o.upper_body_only,
-                max_num_poses=o.max_poses, num_threads=self.num_threads, **extra)
+                max_num_poses=o.max_poses, detection_tiles=o.detection_tiles,
+                num_threads=self.num_threads, **extra)
         return self._landmarker
 
     def close(self) -> None:
@@ -707,6 +709,7 @@ def cmd_batch(args) -> int:
     opts = BatchOptions(model=args.model, min_detection_confidence=args.min_detection_confidence,
                         min_tracking_confidence=args.min_tracking_confidence,
                         upper_body_only=args.upper_body_only, max_poses=args.max_poses,
+                        detection_tiles=args.detection_tiles,
                         smooth_landmarks=not args.no_smooth_landmarks, annotate=args.annotate,
                         angles=args.angles, min_visibility=args.min_visibility, batch_size=args.batch_size)
     if args.workers is not None and args.workers < 1:

@@ -91,6 +91,12 @@ def test_process_batch_equals_process_image_in_order(landmarker_factory, tmp_pat
             np.testing.assert_allclose(b.world, s.world, atol=1e-5, rtol=0)
             np.testing.assert_allclose(b.visibility, s.visibility, atol=1e-5, rtol=0)
     assert pl.process_batch([]) == []
+    several = landmarker_factory("full", max_num_poses=3)    # several people: per-image rounds
+    singles, batched = [several.process_image(p) for p in paths[2:]], several.process_batch(paths[2:])
+    assert sum(len(b) for b in batched) > len(batched)
+    for s, b in zip(singles, batched):
+        assert len(b) == len(s)
+        np.testing.assert_allclose(b.landmarks, s.landmarks, atol=TOL_PX, rtol=0)
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"")
     with pytest.raises(ImageReadError, match="bad.jpg: empty file"):

@@ -91,8 +91,9 @@ def test_process_batch_equals_process_image_in_order(landmarker_factory, tmp_pat
             np.testing.assert_allclose(b.world, s.world, atol=1e-5, rtol=0)
             np.testing.assert_allclose(b.visibility, s.visibility, atol=1e-5, rtol=0)
     assert pl.process_batch([]) == []
-    several = landmarker_factory("full", max_num_poses=3)    # several people: per-image rounds
-    singles, batched = [several.process_image(p) for p in paths[2:]], several.process_batch(paths[2:])
+    several = landmarker_factory("full", max_num_poses=4, detection_tiles=2)   # per-image rounds
+    coco = sorted(COCO.glob("*.jpg"))
+    singles, batched = [several.process_image(p) for p in coco], several.process_batch(coco)
     assert sum(len(b) for b in batched) > len(batched)
     for s, b in zip(singles, batched):
         assert len(b) == len(s)

@@ -14,7 +14,8 @@ Measured in the same run, on the same files, full model (or ``--model``):
 
 The rate of each configuration is the best of ``--rounds`` interleaved passes (other work on the
 machine only ever slows a pass down); CPU ms/image (the least over the passes, workers included)
-tells which split wastes least when the cores are shared with other work.
+tells which split wastes least when the cores are shared with other work (for worker processes:
+the CPU time they report for their work, without their start-up).
 
     .venv/bin/python benchmarks/batch_throughput.py [--images 240] [--model full] [--quick]
 """
@@ -63,7 +64,7 @@ def make_folder(folder: Path, n: int) -> list[Path]:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU time of this process and its finished children (the batch workers)."""
+    """User + system CPU time of this process and its finished children."""
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
@@ -122,6 +123,8 @@ def main() -> None:
                 rep = run_batch([str(tmp / "photos")], out, BatchOptions(model=a.model, batch_size=b),
                                 workers=w, threads=t)
                 s, c = time.perf_counter() - t0, cpu_seconds() - c0
+                if w > 1:   # workers are not our children (fork server): they report their CPU time
+                    c += sum(d["cpu_seconds"] for d in rep.done)
                 assert len(rep.done) == n and not rep.failed, rep.summary()
                 record(f"batch {w} proc x {t} thr, batch {b}", s, c)
             single = tmp / f"single-{r}"

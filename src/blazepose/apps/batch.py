@@ -29,6 +29,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -311,7 +312,11 @@ class BatchWorker:
             self._landmarker = None
 
     def run(self, items: list[BatchItem]) -> list[dict]:
-        """Process a chunk of items; one outcome dict per item, never raising for a bad input."""
+        """Process a chunk of items; one outcome dict per item, never raising for a bad input.
+
+        Each outcome carries ``cpu_seconds``: this worker's CPU time for the chunk, shared evenly.
+        """
+        cpu0 = time.process_time()
         outcomes: dict[int, dict] = {}
         images: list[tuple[int, BatchItem, object, dict]] = []
         for idx, item in enumerate(items):
@@ -331,16 +336,25 @@ class BatchWorker:
                 results = self.landmarker.process_batch([im for _, _, im, _ in images],
                                                         batch_size=self.options.batch_size)
             except Exception as exc:
-                for idx, item, _, _ in images:
+                if len(images) == 1:
+                    results = [exc]
+                else:  # find the culprit: one image at a time
+                    results = []
+                    for _, _, im, _ in images:
+                        try:
+                            results += self.landmarker.process_batch([im])
+                        except Exception as exc1:
+                            results.append(exc1)
+            for (idx, item, rgb, record), res in zip(images, results):
+                try:
+                    if isinstance(res, Exception):
+                        raise res
+                    self._write_image(item, record, rgb, res)
+                    outcomes[idx] = _outcome(item, "done", t0, people=len(res))
+                except Exception as exc:
                     outcomes[idx] = _failure(item, exc, t0)
-            else:
-                for (idx, item, rgb, record), res in zip(images, results):
-                    try:
-                        self._write_image(item, record, rgb, res)
-                        outcomes[idx] = _outcome(item, "done", t0, people=len(res))
-                    except Exception as exc:
-                        outcomes[idx] = _failure(item, exc, t0)
-        return [outcomes[i] for i in range(len(items))]
+        cpu = round((time.process_time() - cpu0) / max(1, len(items)), 4)
+        return [{**outcomes[i], "cpu_seconds": cpu} for i in range(len(items))]
 
     # outputs
     def _frame_dict(self, res, angles) -> dict:
@@ -453,6 +467,7 @@ _WORKER: BatchWorker | None = None
 
 def _init_worker(options: BatchOptions, out: str, num_threads: int) -> None:
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's to handle
     _WORKER = BatchWorker(options, out, num_threads)
 
 
@@ -490,7 +505,7 @@ def run_local(chunks, options: BatchOptions, out: str, workers: int, threads: in
         finally:
             worker.close()
         return
-    ctx = multiprocessing.get_context("spawn")
+    ctx = _mp_context()
     pending = list(chunks)
     for attempt in range(3):
         if not pending:
@@ -502,6 +517,17 @@ def run_local(chunks, options: BatchOptions, out: str, workers: int, threads: in
     for (it,) in pending:
         on_outcome(_outcome(it, "failed", time.perf_counter(),
                             error=f"{it.source}: the worker process died on this input"))
+
+
+def _mp_context():
+    """Worker processes start from a clean process: a fork server that has imported the pipeline
+    once (POSIX), else a fresh interpreter each (spawn). Never a fork of the caller, whose engine
+    threads (if it made a landmarker) would not survive a fork safely."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["blazepose.apps.batch", "blazepose.api.landmarker"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def _pool_pass(chunks, ctx, options, out, workers, threads, on_outcome) -> list[list[BatchItem]]:
@@ -531,8 +557,10 @@ def _pool_pass(chunks, ctx, options, out, workers, threads, on_outcome) -> list[
                         nxt = next(queue, None)
                         if nxt is not None:
                             futs[pool.submit(_run_chunk, nxt)] = nxt
-        except BaseException:
+        except BaseException:   # Ctrl-C: stop now; unfinished outputs stay .partial, never final
             pool.shutdown(wait=False, cancel_futures=True)
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.terminate()
             raise
     return broken + list(queue)
 

@@ -47,6 +47,7 @@ JOINTS: dict[str, tuple[int, int, int]] = {
     "right_ankle": (L.RIGHT_KNEE, L.RIGHT_ANKLE, L.RIGHT_FOOT_INDEX),
 }
 JOINT_NAMES: tuple[str, ...] = tuple(JOINTS)
+_TRIPLETS = np.array([[int(i) for i in t] for t in JOINTS.values()], np.int64)
 #: Joint pairs (left and right together), in the order of ``JOINT_NAMES``.
 JOINT_PAIRS: tuple[str, ...] = ("elbow", "shoulder", "hip", "knee", "ankle")
 ANGLE_DECIMALS = 2
@@ -127,12 +128,14 @@ def joint_angles(result: PoseResult, frame_index: int | None = None) -> JointAng
     a2 = np.full((n, len(JOINTS)), np.nan)
     a3 = np.full((n, len(JOINTS)), np.nan)
     vis = np.full((n, len(JOINTS)), np.nan)
-    for j, (p, q, r) in enumerate(JOINTS.values()):
-        if max(p, q, r) >= k:
-            continue
-        a2[:, j] = angle_at(result.landmarks[:, p, :2], result.landmarks[:, q, :2], result.landmarks[:, r, :2])
-        a3[:, j] = angle_at(result.world[:, p], result.world[:, q], result.world[:, r])
-        vis[:, j] = np.min(result.visibility[:, [p, q, r]], axis=1)
+    cols = np.flatnonzero(_TRIPLETS.max(axis=1) < k)          # joints whose landmarks exist
+    if n and cols.size:
+        p, q, r = _TRIPLETS[cols].T
+        lm, wd = result.landmarks, result.world
+        a2[:, cols] = angle_at(lm[:, p, :2], lm[:, q, :2], lm[:, r, :2])
+        a3[:, cols] = angle_at(wd[:, p], wd[:, q], wd[:, r])
+        v = result.visibility
+        vis[:, cols] = np.minimum(np.minimum(v[:, p], v[:, q]), v[:, r])
     return JointAngles(a2, a3, vis, np.asarray(result.ids, np.int64),
                        result.frame_index if frame_index is None else frame_index, result.timestamp_ms)
 

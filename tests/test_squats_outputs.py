@@ -121,3 +121,56 @@ def test_knee_plot_of_the_clip(squat_results, tmp_path):
     # both sides drawn: the left (orange) and right (blue) line colours are present
     assert (np.abs(img.astype(int) - (255, 138, 0)).sum(axis=2) < 30).sum() > 500
     assert (np.abs(img.astype(int) - (0, 150, 255)).sum(axis=2) < 30).sum() > 500
+
+
+def test_video_analysis_options_write_angles_plot_and_reps(squat_results, tmp_path):
+    """What ``blazepose video --angles --plot --reps squat`` does with the frames it gets."""
+    import argparse
+    import io
+
+    from blazepose.apps.analysis import VideoAnalysis, add_video_analysis_options
+
+    p = argparse.ArgumentParser()
+    add_video_analysis_options(p)
+    args = p.parse_args(["--angles", str(tmp_path / "a.json"), "--reps", "squat"]
+                        + (["--plot", str(tmp_path / "p.png")] if _has_matplotlib() else []))
+    out = io.StringIO()
+    with VideoAnalysis(args, stream=out) as an:
+        for r in squat_results:
+            an.write(r)
+    assert out.getvalue() == "squat: 2 repetition(s) (+1 in progress)\n"
+    doc = json.loads((tmp_path / "a.json").read_text())
+    assert len(doc["frames"]) == 65 and doc["reps"]["count"] == 2 and doc["reps"]["in_progress"]
+    assert [r["deepest_frame"] in b for r, b in zip(doc["reps"]["reps"], BOTTOMS)] == [True, True]
+    assert doc["summary"]["people"]["0"]["left_knee"]["range_3d"] > 70
+    if _has_matplotlib():
+        assert (tmp_path / "p.png").stat().st_size > 10_000
+    with pytest.raises(SystemExit):
+        p.parse_args(["--reps", "lunge"])
+
+
+def test_video_analysis_keeps_what_was_processed_when_interrupted(squat_results, tmp_path):
+    import argparse
+
+    from blazepose.apps.analysis import VideoAnalysis
+
+    args = argparse.Namespace(angles=str(tmp_path / "a.csv"), plot=None, reps="squat")
+    with pytest.raises(KeyboardInterrupt):
+        with VideoAnalysis(args) as an:
+            for i, r in enumerate(squat_results):
+                if i == 20:
+                    raise KeyboardInterrupt
+                an.write(r)
+    import pandas as pd
+
+    df = pd.read_csv(tmp_path / "a.csv")
+    assert df.frame.nunique() == 20
+    assert pd.read_csv(tmp_path / "a.summary.csv").frames.max() == 20
+
+
+def _has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        return True
+    except ImportError:
+        return False

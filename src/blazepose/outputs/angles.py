@@ -308,13 +308,14 @@ class AnglesWriter:
     def summary(self) -> dict[str, Any]:
         return summarize(self._frames, min_visibility=self.min_visibility)
 
-    def close(self) -> None:
+    def close(self, extra: dict[str, Any] | None = None) -> None:
+        """Write the summary and close; ``extra`` keys (e.g. a rep count) go to the JSON footer."""
         if self._closed:
             return
         self._closed = True
         s = self.summary()
         if self.format == "json":
-            self._writer.close(footer={"summary": s})
+            self._writer.close(footer={"summary": s, **(extra or {})})
         else:
             self._f.close()
             with open(summary_path(self.path), "w", newline="") as f:

@@ -18,7 +18,7 @@ from ..api.result import PoseResult
 from ..errors import MissingDependencyError
 from .angles import JOINT_NAMES, JOINT_PAIRS, JOINTS, AngleSeries, JointAngles, joint_angles
 from ..landmark import CONNECTIONS
-from .draw import LEFT_COLOR, RIGHT_COLOR, draw_pose
+from .draw import ID_COLORS, LEFT_COLOR, RIGHT_COLOR, draw_pose
 
 #: Line colours, matching the drawing's left/right colours.
 _SIDE_COLORS = {"left": tuple(c / 255 for c in LEFT_COLOR), "right": tuple(c / 255 for c in RIGHT_COLOR)}
@@ -125,7 +125,9 @@ def plot_image_angles(image: np.ndarray, result: PoseResult, path: str | os.Path
     """The annotated image with each joint's angle written next to it, to a PNG at the image's size.
 
     ``kind="2d"`` (default) writes the angle as seen in the picture; ``"3d"`` the world-landmark
-    angle. Joints less visible than ``min_visibility`` get no value. Returns the path.
+    angle. Joints less visible than ``min_visibility`` get no value. Values are coloured like the
+    skeleton: left/right for one person, the person's id colour when there are several.
+    Returns the path.
     """
     drawn = draw_pose(image, result, min_visibility=min_visibility)
     ja = joint_angles(result)
@@ -151,7 +153,8 @@ def plot_image_angles(image: np.ndarray, result: PoseResult, path: str | os.Path
             tx, ty = _place_label(pts[JOINTS[name][1]], skeleton, labels, dist, 2.2 * size * dpi / 72)
             labels.append((tx, ty))
             vx, vy = pts[JOINTS[name][1]]
-            color = _SIDE_COLORS["left" if name.startswith("left") else "right"]
+            color = (_SIDE_COLORS["left" if name.startswith("left") else "right"] if len(result) == 1 else
+                     tuple(c / 255 for c in ID_COLORS[int(result.ids[p]) % len(ID_COLORS)]))
             ax.plot([vx, vx + 0.5 * (tx - vx)], [vy, vy + 0.5 * (ty - vy)], color=color,
                     linewidth=max(1.0, size / 8), solid_capstyle="round")
             ax.text(tx, ty, f"{val:.0f}°", color=color, fontsize=size, fontweight="bold",

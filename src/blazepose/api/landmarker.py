@@ -250,7 +250,8 @@ class PoseLandmarker:
             ids=np.array([p.track_id for p in poses], np.int64),
             image_size=(w, h), mask=mask, frame_index=frame_index, timestamp_ms=ts, meta=meta)
 
-    def process_video(self, source, *, offline_smoothing: bool = False, return_frames: bool = False):
+    def process_video(self, source, *, offline_smoothing: bool = False, return_frames: bool = False,
+                      progress=None):
         """Iterate over a video: one ``PoseResult`` per decoded frame, in order.
 
         ``source`` is a file path, a camera index, a stream URL or an open ``io.video.VideoReader``
@@ -267,7 +268,8 @@ class PoseLandmarker:
         are smoothed and yielded, then the interrupt is raised again.
 
         ``return_frames=True`` yields ``(rgb_frame, result)`` pairs instead (with offline
-        smoothing the file is decoded a second time for them).
+        smoothing the file is decoded a second time for them). ``progress``, if given, is called
+        with 1 after each frame is analysed (during the analysis pass with offline smoothing).
         """
         from ..io.video import VideoReader
 
@@ -280,17 +282,19 @@ class PoseLandmarker:
                                      "without enable_segmentation, or causal smoothing")
                 if reader.is_stream:
                     raise InputError(f"{reader.name}: offline smoothing needs a file (it reads the video to the end)")
-                yield from self._process_video_offline(reader, return_frames)
+                yield from self._process_video_offline(reader, return_frames, progress)
                 return
             self.reset()
             for fr in reader:
                 res = self.process_frame(fr.image, fr.timestamp_ms, frame_index=fr.index)
+                if progress is not None:
+                    progress(1)
                 yield (fr.image, res) if return_frames else res
         finally:
             if own:
                 reader.close()
 
-    def _process_video_offline(self, reader, return_frames: bool):
+    def _process_video_offline(self, reader, return_frames: bool, progress=None):
         from ..io.video import VideoReader
 
         self.reset()
@@ -311,6 +315,8 @@ class PoseLandmarker:
                                    e.presence[:33].astype(np.float32), e.world.astype(np.float32), e.score,
                                    e.roi.as_array(), scale, ran))
                 frames.append((fr.index, fr.timestamp_ms, fr.image.shape, people, ran))
+                if progress is not None:
+                    progress(1)
         except KeyboardInterrupt as exc:
             interrupted = exc
             log.warning("interrupted after %d frames: smoothing and returning those", len(frames))
@@ -320,7 +326,7 @@ class PoseLandmarker:
         if return_frames:
             by_index = {f[0]: i for i, f in enumerate(frames)}
             last = frames[-1][0] if frames else -1
-            with VideoReader(reader.source) as again:
+            with VideoReader(reader.source, max_frames=last + 1, log_errors=False) as again:
                 for fr in again:
                     if fr.index > last:
                         break

@@ -79,15 +79,19 @@ class VideoReader:
     Use as an iterator (once) and a context manager. ``fps``, ``frame_count`` (0 when unknown),
     ``width`` and ``height`` (of the frames as yielded, rotation applied) are known after
     construction. ``errors`` lists the frames skipped so far. ``prefetch`` bounds the queue of
-    decoded frames waiting for the consumer.
+    decoded frames waiting for the consumer; ``max_frames`` > 0 stops after that many frames;
+    ``log_errors=False`` records skipped frames without logging them.
     """
 
-    def __init__(self, source: VideoSource, *, prefetch: int = 4):
+    def __init__(self, source: VideoSource, *, prefetch: int = 4, max_frames: int = 0,
+                 log_errors: bool = True):
         import cv2
 
         if isinstance(source, str) and source.isdigit():
             source = int(source)
         self.source = source
+        self.max_frames = max(0, int(max_frames))
+        self.log_errors = bool(log_errors)
         self.name = source_name(source)
         self.is_stream = _is_stream(source)
         if not self.is_stream:
@@ -176,7 +180,8 @@ class VideoReader:
                 t_bad = None if self._last_ts is None else self._last_ts + step * (k + 1)
                 err = FrameError(idx, t_bad, "cannot decode this frame (corrupt or truncated data); skipped")
                 self.errors.append(err)
-                log.warning("%s: frame %d: %s", self.name, idx, err.problem)
+                if self.log_errors:
+                    log.warning("%s: frame %d: %s", self.name, idx, err.problem)
             self._last_ts = ts
             index = self._index
             self._index += 1
@@ -190,8 +195,10 @@ class VideoReader:
 
     def _worker(self) -> None:
         q = self._queue
+        n = 1  # the first frame was decoded in the constructor
         try:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and not (self.max_frames and n >= self.max_frames):
+                n += 1
                 fr = self._next_frame()
                 if fr is None:
                     break

@@ -16,7 +16,9 @@ INPUT_SIZE = 256
 NUM_MODEL_LANDMARKS = 39
 NUM_BODY = 33
 AUX_CENTER, AUX_SCALE = 33, 34
-HEATMAP_KERNEL = 7
+#: MediaPipe 0.10.14 legacy Pose refines with a 9x9 window (measured bit-exact; the public
+#: tensors_to_pose_landmarks_and_segmentation.pbtxt says 7).
+HEATMAP_KERNEL = 9
 HEATMAP_MIN_CONFIDENCE = 0.5
 
 
@@ -47,27 +49,39 @@ def refine_with_heatmap(xy: np.ndarray, heatmap_logits: np.ndarray,
                         min_confidence: float = HEATMAP_MIN_CONFIDENCE) -> np.ndarray:
     """Refine crop-normalized (K, 2) points with a (H, W, K) heatmap of logits.
 
-    For each point, the window of ``kernel``² heatmap cells centred on (int(x·W), int(y·H)) (cut
+    For each point, the window of ``kernel``² heatmap cells (9: what MediaPipe 0.10.14's compiled
+    graph does, measured bit-exact; its published graph file and pipeline.md say 7) centred on (int(x·W), int(y·H)) (cut
     at the edges) is passed through a sigmoid; if its maximum reaches ``min_confidence`` the point
     becomes the confidence-weighted mean of the window's cell indices divided by W and H (no
     half-cell offset). Points whose centre cell lies outside the heatmap are left as they are.
     """
     hm_h, hm_w, k = heatmap_logits.shape
     out = np.array(xy, dtype=np.float64, copy=True)
-    cols = np.trunc(out[:, 0] * hm_w).astype(np.int64)
-    rows = np.trunc(out[:, 1] * hm_h).astype(np.int64)
+    n = min(k, out.shape[0])
+    cols = np.trunc(out[:n, 0] * hm_w).astype(np.int64)
+    rows = np.trunc(out[:n, 1] * hm_h).astype(np.int64)
+    inside = np.nonzero((cols >= 0) & (cols < hm_w) & (rows >= 0) & (rows < hm_h))[0]
+    if inside.size == 0:
+        return out
     off = (kernel - 1) // 2
-    for i in range(min(k, out.shape[0])):
-        c, r = cols[i], rows[i]
-        if c < 0 or c >= hm_w or r < 0 or r >= hm_h:
-            continue
-        c0, c1 = max(0, c - off), min(hm_w, c + off + 1)
-        r0, r1 = max(0, r - off), min(hm_h, r + off + 1)
-        conf = sigmoid(heatmap_logits[r0:r1, c0:c1, i])
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            out[i, 0] = (conf.sum(axis=0) @ np.arange(c0, c1)) / hm_w / total
-            out[i, 1] = (conf.sum(axis=1) @ np.arange(r0, r1)) / hm_h / total
+    # All windows at once: cells outside the heatmap get confidence 0, which is the same as
+    # cutting the window at the edges.
+    d = np.arange(-off, off + 1)
+    r = rows[inside, None] + d                      # (M, kernel)
+    c = cols[inside, None] + d
+    r_ok, c_ok = (r >= 0) & (r < hm_h), (c >= 0) & (c < hm_w)
+    logits = heatmap_logits[np.clip(r, 0, hm_h - 1)[:, :, None], np.clip(c, 0, hm_w - 1)[:, None, :],
+                            inside[:, None, None]]   # (M, kernel, kernel)
+    conf = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+    conf *= r_ok[:, :, None] & c_ok[:, None, :]
+    total = conf.sum(axis=(1, 2))
+    ok = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    safe = np.where(total > 0, total, 1.0)
+    new_x = (conf.sum(axis=1) * c).sum(axis=1) / hm_w / safe
+    new_y = (conf.sum(axis=2) * r).sum(axis=1) / hm_h / safe
+    sel = inside[ok]
+    out[sel, 0] = new_x[ok]
+    out[sel, 1] = new_y[ok]
     return out
 
 

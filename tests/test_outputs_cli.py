@@ -54,3 +54,21 @@ def test_image_angles_json(tmp_path):
     p = run("image", str(REFERENCE / "pose.jpg"), "--angles", str(tmp_path / "a.txt"))
     assert p.returncode == 1 and "a.txt: joint angles are written as .csv or .json" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+@needs_fixtures
+def test_video_angles_plot_and_reps(tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs the 'plot' extra (matplotlib)")
+    p = run("video", str(REFERENCE / "pose_squats.mp4"), "--angles", str(tmp_path / "a.csv"),
+            "--plot", str(tmp_path / "p.png"), "--reps", "squat", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    # 2 squats completed and a third at its bottom when the clip ends (see test_squats_outputs)
+    assert p.stdout == "squat: 2 repetition(s) (+1 in progress)\n"
+    with open(tmp_path / "a.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == ANGLES_CSV_HEADER and len(rows) == 1 + 65 * len(JOINT_NAMES)
+    knee = np.array([float(r[5]) for r in rows[1:] if r[3] == "left_knee"])       # angle_3d
+    assert knee.min() < 95 and knee.max() > 160
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    p = run("video", str(REFERENCE / "pose_squats.mp4"), "--reps", "lunge")
+    assert p.returncode == 2 and "invalid choice: 'lunge'" in p.stderr

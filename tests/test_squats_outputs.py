@@ -28,22 +28,9 @@ KNEES = [JOINT_NAMES.index("left_knee"), JOINT_NAMES.index("right_knee")]
 
 @pytest.fixture(scope="module")
 def squat_results(landmarker_factory):
-    import cv2
-
-    pl = landmarker_factory("full")
-    cap = cv2.VideoCapture(str(CLIP))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    out = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        r = pl.process_image(np.ascontiguousarray(frame[..., ::-1]))
-        i = len(out)
-        out.append(PoseResult(r.landmarks, r.visibility, r.presence, r.world, r.scores, r.rois, r.ids,
-                              r.image_size, frame_index=i, timestamp_ms=i * 1000.0 / fps))
-    cap.release()
-    assert len(out) == 65 and fps == 5
+    """Video mode (tracking + smoothing), as ``blazepose video`` runs it."""
+    out = list(landmarker_factory("full").process_video(CLIP))
+    assert len(out) == 65 and out[1].timestamp_ms == pytest.approx(200.0)     # 5 fps
     return out
 
 
@@ -74,15 +61,15 @@ def test_knee_angle_shows_the_three_squats(squat_results, mediapipe_results, kin
         assert knee[list(b)].min() < deep, (kind, b, knee[list(b)])
     for s in STANDING:
         assert knee[list(s)].max() > 160, (kind, s, knee[list(s)])   # near straight when standing
-    # and MediaPipe's own landmarks give the same curve: within 6 degrees on median, 20 at worst
-    # (MediaPipe tracked and smoothed the clip; these are independent still-image estimates, so
-    # on the way down and up, where the knee moves ~20 degrees per frame, they differ most)
+    # and MediaPipe's own landmarks (tracked and smoothed too) give the same curve: within
+    # 3 degrees on median and 12 at worst (measured: 1.6 / 7.2 in 2-D, 1.0 / 9.4 in 3-D; they
+    # differ most on the way down and up, where the knee moves ~20 degrees per frame)
     ref = np.array([angle_at(r.landmarks[0, [23, 24], :2] if kind == "2d" else r.world[0, [23, 24]],
                              r.landmarks[0, [25, 26], :2] if kind == "2d" else r.world[0, [25, 26]],
                              r.landmarks[0, [27, 28], :2] if kind == "2d" else r.world[0, [27, 28]]).mean()
                     for r in mediapipe_results])
     diff = np.abs(knee - ref)
-    assert np.median(diff) < 6 and diff.max() < 20, (np.median(diff), diff.max())
+    assert np.median(diff) < 3 and diff.max() < 12, (np.median(diff), diff.max())
 
 
 def test_rep_counter_counts_two_squats_and_one_in_progress(squat_results, mediapipe_results):

@@ -7,12 +7,9 @@ and the rep count of the frames processed so far are written.
 """
 from __future__ import annotations
 
-import logging
 import sys
 
 from ..outputs.reps import EXERCISES
-
-log = logging.getLogger(__name__)
 
 
 def add_video_analysis_options(p) -> None:

@@ -114,7 +114,7 @@ def cmd_models(args) -> int:
 
 
 #: Other modules add subcommands here: each is ``register(subparsers)``.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["blazepose.apps.web"]
 
 
 def build_parser() -> argparse.ArgumentParser:

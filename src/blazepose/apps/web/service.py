@@ -1,0 +1,490 @@
+"""What the web server does, without the web framework: options, shared landmarkers, decoding
+uploads, and video jobs that run in a background thread.
+
+Nothing here imports FastAPI, so it can be tested and reused without the ``web`` extra.
+
+Safety rules this module implements:
+
+- uploads are checked by decoding them, never by their name or declared type;
+- no name or path from a request reaches the file system: uploads are written under a per-server
+  temporary folder with server-generated names (job ids are ``uuid4`` hex strings), and a job is
+  looked up in memory by its id, never by building a path from it;
+- a job's files are deleted when the job is deleted or expires, and the whole folder when the
+  server stops.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ...errors import BlazePoseError, ImageReadError, InputError, VideoReadError
+from ...models import registry
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server limits. Sizes in bytes; ``output_max_side`` caps the annotated video's longer side
+    (pixels; landmarks are always computed on the full frame)."""
+
+    max_image_bytes: int = 20 * MB
+    max_video_bytes: int = 200 * MB
+    max_video_frames: int = 18_000
+    max_image_pixels: int = 50_000_000
+    output_max_side: int = 720
+    job_ttl_s: float = 3600.0
+    max_pending_jobs: int = 8
+    num_threads: int | None = None
+    preload: tuple[str, ...] = ("full",)
+
+
+class UploadError(BlazePoseError):
+    """A request's upload or options cannot be used; ``status`` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str, **extra):
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+def safe_name(name: str | None, default: str = "upload") -> str:
+    """A display-only version of a client's file name (never used as a path)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .")[:80]
+    return base or default
+
+
+# ---- options ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Options:
+    """Pipeline options of one request, with MediaPipe's names."""
+
+    model: str = "full"
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    enable_segmentation: bool = False
+    max_num_poses: int = 1
+    smooth_landmarks: bool = True
+
+    def __post_init__(self):
+        if self.model not in registry.LANDMARK_MODELS:
+            raise UploadError(422, f"model must be one of {', '.join(registry.LANDMARK_MODELS)}, got {self.model!r}")
+        for nm in ("min_detection_confidence", "min_tracking_confidence"):
+            v = getattr(self, nm)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 1.0):
+                raise UploadError(422, f"{nm} must be a number in [0, 1], got {v!r}")
+        if not 1 <= int(self.max_num_poses) <= 10:
+            raise UploadError(422, f"max_num_poses must be in 1..10, got {self.max_num_poses!r}")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---- shared landmarkers -------------------------------------------------------------------------
+class LandmarkerPool:
+    """One ``PoseLandmarker`` per (model, enable_segmentation), each used by one thread at a time.
+
+    Loading engines is costly, so requests share them. The thresholds and ``max_num_poses`` are
+    plain attributes read at call time, so they are set per request while the lock is held.
+    """
+
+    def __init__(self, num_threads: int | None = None):
+        self.num_threads = num_threads
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[threading.Lock, object]] = {}
+
+    def _entry(self, model: str, segmentation: bool):
+        key = (model, bool(segmentation))
+        with self._lock:
+            if key not in self._entries:
+                from ...api.landmarker import PoseLandmarker
+
+                log.info("loading landmarker %s (segmentation %s)", model, segmentation)
+                pl = PoseLandmarker(model, enable_segmentation=segmentation, num_threads=self.num_threads)
+                self._entries[key] = (threading.Lock(), pl)
+            return self._entries[key]
+
+    def preload(self, model: str, segmentation: bool = False) -> None:
+        self._entry(model, segmentation)
+
+    @contextmanager
+    def acquire(self, opts: Options) -> Iterator:
+        lock, pl = self._entry(opts.model, opts.enable_segmentation)
+        with lock:
+            pl.min_detection_confidence = float(opts.min_detection_confidence)
+            pl.min_tracking_confidence = float(opts.min_tracking_confidence)
+            pl.max_num_poses = int(opts.max_num_poses)
+            yield pl
+
+    def close(self) -> None:
+        with self._lock:
+            for lock, pl in self._entries.values():
+                with lock:
+                    pl.close()
+            self._entries.clear()
+
+
+# ---- images -------------------------------------------------------------------------------------
+def decode_image_bytes(data: bytes, name: str, scratch: Path, max_pixels: int) -> np.ndarray:
+    """Decode an uploaded image (RGB uint8) with the package's reader, judging it by its content.
+
+    The bytes go to a server-named file in ``scratch`` (removed at once) so that the same reader
+    as the CLI's is used (EXIF orientation, gray/RGBA/16-bit). Errors name the upload, not the file.
+    """
+    if not data:
+        raise UploadError(400, f"{name}: empty upload (0 bytes)")
+    tmp = scratch / f"img-{uuid.uuid4().hex}"
+    try:
+        tmp.write_bytes(data)
+        try:
+            from PIL import Image
+
+            with Image.open(tmp) as im:
+                w, h = im.size
+            if w * h > max_pixels:
+                raise UploadError(413, f"{name}: image is {w}x{h} pixels, the limit is {max_pixels} pixels",
+                                  limit_pixels=max_pixels)
+        except UploadError:
+            raise
+        except Exception:  # noqa: BLE001 - read_image below gives the precise, typed reason
+            pass
+        try:
+            from ...io.images import read_image
+
+            return read_image(tmp)
+        except ImageReadError as exc:
+            status = 415 if exc.problem.startswith("not an image") else 422
+            raise UploadError(status, f"{name}: {exc.problem}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def csv_text(results, frame: int | None = None) -> str:
+    """The long-format CSV (``CSV_HEADER``) of a list of results."""
+    import csv
+    import io
+
+    from ...outputs.export import CSV_HEADER, csv_rows
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_HEADER)
+    for res in results:
+        for row in csv_rows(res, frame):
+            w.writerow(["" if v is None else v for v in row])
+    return buf.getvalue()
+
+
+# ---- video --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VideoFormat:
+    fourcc: str
+    ext: str
+    mime: str
+
+
+_FORMAT: VideoFormat | None = None
+_FORMAT_LOCK = threading.Lock()
+
+
+def video_format() -> VideoFormat:
+    """The browser-playable format OpenCV can write here: H.264 mp4 if it can, else WebM VP8.
+
+    (The opencv-python wheels ship no H.264 encoder; VP8 WebM plays in every current browser and
+    encodes about 3x faster than VP9.) Probed once per process.
+    """
+    global _FORMAT
+    with _FORMAT_LOCK:
+        if _FORMAT is None:
+            import cv2
+
+            probe_dir = Path(tempfile.mkdtemp(prefix="blazepose-probe-"))
+            try:
+                for fmt in (VideoFormat("avc1", ".mp4", "video/mp4"), VideoFormat("VP80", ".webm", "video/webm")):
+                    level = cv2.utils.logging.getLogLevel()
+                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+                    try:
+                        w = cv2.VideoWriter(str(probe_dir / f"probe{fmt.ext}"), cv2.VideoWriter_fourcc(*fmt.fourcc),
+                                            10, (64, 64))
+                        ok = w.isOpened()
+                        if ok:
+                            w.write(np.zeros((64, 64, 3), np.uint8))
+                        w.release()
+                    finally:
+                        cv2.utils.logging.setLogLevel(level)
+                    if ok:
+                        _FORMAT = fmt
+                        break
+                else:
+                    _FORMAT = VideoFormat("mp4v", ".mp4", "video/mp4")
+                    log.warning("OpenCV can write neither H.264 nor VP8 here; annotated videos use MPEG-4 "
+                                "part 2, which browsers do not play (the downloads still work)")
+            finally:
+                shutil.rmtree(probe_dir, ignore_errors=True)
+    return _FORMAT
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    frames: int
+    fps: float
+    width: int
+    height: int
+
+
+def probe_video(path: Path, name: str) -> VideoInfo:
+    """Check that ``path`` decodes as a video (its first frame is read); raise ``UploadError``."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise UploadError(415, f"{name}: not a video that can be decoded")
+        ok, frame = cap.read()
+        if not ok or frame is None or frame.size == 0:
+            raise UploadError(415, f"{name}: not a video that can be decoded (no frame could be read)")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        return VideoInfo(max(n, 1), fps if math.isfinite(fps) and fps > 0 else 0.0,
+                         frame.shape[1], frame.shape[0])
+    finally:
+        cap.release()
+
+
+def video_results(landmarker, path: Path, name: str) -> Iterator[tuple[np.ndarray, object]]:
+    """(RGB frame, PoseResult) for every frame of a video, with frame_index and timestamp_ms.
+
+    This is the single place that decides how a video is run through the pipeline.
+    """
+    import cv2
+
+    from ...api.result import PoseResult
+
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoReadError(name, "cannot open video")
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    if not (math.isfinite(fps) and fps > 0):
+        fps = 30.0
+    try:
+        i = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            rgb = np.ascontiguousarray(bgr[..., ::-1])
+            res = landmarker.process_image(rgb)
+            d = {k: getattr(res, k) for k in PoseResult.__dataclass_fields__}
+            d.update(frame_index=i, timestamp_ms=i * 1000.0 / fps)
+            yield rgb, PoseResult(**d)
+            i += 1
+    finally:
+        cap.release()
+
+
+# ---- jobs ---------------------------------------------------------------------------------------
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(eq=False)
+class Job:
+    """A video job. ``dir`` is made by the server; downloads are looked up in ``files`` by kind."""
+
+    id: str
+    name: str
+    options: Options
+    dir: Path
+    info: VideoInfo | None = None
+    state: str = "queued"          # queued | running | done | failed | cancelled
+    frames_done: int = 0
+    frames_with_pose: int = 0
+    error: str | None = None
+    error_status: int | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    files: dict = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def snapshot(self) -> dict:
+        total = self.info.frames if self.info else None
+        progress = 1.0 if self.state == "done" else (min(1.0, self.frames_done / total) if total else 0.0)
+        return {"id": self.id, "file": self.name, "state": self.state, "progress": round(progress, 4),
+                "frames_done": self.frames_done, "frames_total": total,
+                "frames_with_pose": self.frames_with_pose, "error": self.error,
+                "options": self.options.as_dict(),
+                "downloads": {k: f"/api/jobs/{self.id}/{k}" for k in self.files} if self.state == "done" else {}}
+
+
+class JobManager:
+    """Video jobs: a queue served by one worker thread (engines use every core already)."""
+
+    def __init__(self, root: Path, run: Callable[[Job], None], settings: Settings):
+        self.root = root
+        self._run = run
+        self.settings = settings
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._worker, name="blazepose-video-jobs", daemon=True)
+        self._thread.start()
+
+    def new(self, name: str, options: Options) -> Job:
+        with self._lock:
+            pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
+            if pending >= self.settings.max_pending_jobs:
+                raise UploadError(429, f"{pending} videos are already waiting; try again when one is done")
+            jid = uuid.uuid4().hex
+            d = self.root / "jobs" / jid
+            d.mkdir(parents=True)
+            job = Job(jid, name, options, d)
+            self._jobs[jid] = job
+            return job
+
+    def submit(self, job: Job) -> None:
+        self._queue.put(job)
+
+    def get(self, job_id: str) -> Job | None:
+        if not JOB_ID.match(job_id or ""):
+            return None
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def delete(self, job_id: str) -> bool:
+        job = self.get(job_id)
+        if job is None:
+            return False
+        job.cancel.set()
+        with self._lock:
+            self._jobs.pop(job.id, None)
+        if job.state != "running":  # a running job's worker removes its folder when it stops
+            shutil.rmtree(job.dir, ignore_errors=True)
+        return True
+
+    def expire(self, now: float | None = None) -> int:
+        """Delete finished jobs older than the TTL; return how many."""
+        now = time.time() if now is None else now
+        with self._lock:
+            old = [j.id for j in self._jobs.values()
+                   if j.finished is not None and now - j.finished > self.settings.job_ttl_s]
+        for jid in old:
+            self.delete(jid)
+        return len(old)
+
+    def _worker(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = self._queue.get(timeout=10.0)
+            except queue.Empty:
+                self.expire()
+                continue
+            if job is None:
+                break
+            if job.cancel.is_set():
+                continue
+            job.state = "running"
+            try:
+                self._run(job)
+                if job.cancel.is_set():
+                    job.state = "cancelled"
+                elif job.state == "running":
+                    job.state = "done"
+            except UploadError as exc:
+                job.state, job.error, job.error_status = "failed", str(exc), exc.status
+            except BlazePoseError as exc:
+                job.state, job.error, job.error_status = "failed", str(exc), 422
+            except Exception as exc:  # noqa: BLE001 - a job must never take the server down
+                log.exception("video job %s failed", job.id)
+                job.state, job.error, job.error_status = "failed", f"{job.name}: internal error ({exc})", 500
+            job.finished = time.time()
+            if job.cancel.is_set() or job.id not in self._jobs:
+                shutil.rmtree(job.dir, ignore_errors=True)
+            self.expire()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            jobs = list(self._jobs.values())
+        for j in jobs:
+            j.cancel.set()
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+        with self._lock:
+            self._jobs.clear()
+
+
+def run_video_job(job: Job, pool: LandmarkerPool, settings: Settings) -> None:
+    """Process a job's uploaded video: annotated video, streaming JSON and CSV in the job's folder.
+
+    A video in which no frame has a person ends as a failed job (HTTP 422 on its downloads).
+    """
+    import cv2
+
+    from ...outputs.draw import draw_pose
+    from ...outputs.export import CsvWriter, JsonWriter, header
+
+    fmt = video_format()
+    src = job.dir / "input"
+    info = job.info or probe_video(src, job.name)
+    fps = info.fps or 30.0
+    scale = min(1.0, settings.output_max_side / max(info.width, info.height))
+    size = (max(2, int(round(info.width * scale / 2)) * 2), max(2, int(round(info.height * scale / 2)) * 2))
+    out_video, out_json, out_csv = job.dir / f"annotated{fmt.ext}", job.dir / "result.json", job.dir / "result.csv"
+    meta = header(job.options.model, source=job.name, fps=round(fps, 6), options=job.options.as_dict())
+    writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*fmt.fourcc), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"cannot open a {fmt.fourcc} video writer")
+    try:
+        with pool.acquire(job.options) as pl, JsonWriter(out_json, meta) as jw, CsvWriter(out_csv) as cw:
+            for rgb, res in video_results(pl, src, job.name):
+                if job.cancel.is_set():
+                    return
+                if job.frames_done >= settings.max_video_frames:
+                    log.warning("%s: stopped after %d frames (the limit)", job.name, job.frames_done)
+                    break
+                jw.write(res)
+                cw.write(res)
+                img = draw_pose(rgb, res)
+                if img.shape[1] != size[0] or img.shape[0] != size[1]:
+                    img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+                writer.write(np.ascontiguousarray(img[..., ::-1]))
+                job.frames_done += 1
+                job.frames_with_pose += bool(len(res))
+    finally:
+        writer.release()
+        src.unlink(missing_ok=True)
+    if job.frames_done == 0:
+        raise UploadError(422, f"{job.name}: no frame could be decoded")
+    if job.frames_with_pose == 0:
+        o = job.options
+        raise UploadError(422, f"{job.name}: no person found in any of the {job.frames_done} frames "
+                               f"(model {o.model}, min_detection_confidence {o.min_detection_confidence})")
+    stem = Path(job.name).stem or "video"
+    job.files = {"video": (out_video, fmt.mime, f"{stem}.annotated{fmt.ext}"),
+                 "json": (out_json, "application/json", f"{stem}.json"),
+                 "csv": (out_csv, "text/csv", f"{stem}.csv")}

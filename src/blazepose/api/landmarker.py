@@ -15,6 +15,7 @@ from ..models import registry
 from ..runtime.engine import DETECTOR_OUTPUTS, LANDMARK_OUTPUTS, LiteRTEngine, default_num_threads
 from ..stages import detector as det_stage
 from ..stages import landmarks as lm_stage
+from ..stages import multi as multi_stage
 from ..stages.roi import Roi, roi_from_alignment_points
 from .result import PoseResult
 
@@ -32,11 +33,21 @@ class PoseLandmarker:
     the landmark model's pose-presence threshold (below it, no pose); ``enable_segmentation``
     adds a person mask; ``upper_body_only`` returns landmarks 0–24 only. Images are RGB
     (``process_image`` also takes a file path). Use it as a context manager, or call ``close()``.
+
+    Several people: ``max_num_poses`` (default 1) is the most people returned per image. People
+    are ordered by their detection score, best first, and numbered 0, 1, ... in that order
+    (``result.ids``). A pose whose object keypoint similarity with a better-scored pose exceeds
+    ``stages.multi.DEDUPE_OKS_THRESHOLD`` (two detections on one body) is dropped, and the next
+    detection is tried in its place. ``detection_tiles`` (default 0, off) adds a tiled detection
+    pass for small or far people: besides the whole image, the detector also looks at the
+    overlapping tiles of the 2x2, 3x3, ... grids up to ``detection_tiles`` x ``detection_tiles``,
+    so it costs ``1 + sum(k² for k in 2..detection_tiles)`` detector calls per image (5 for 2,
+    14 for 3) instead of 1; detections from all of them are merged with weighted NMS.
     """
 
     def __init__(self, model: str = "full", *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, enable_segmentation: bool = False,
-                 upper_body_only: bool = False, max_num_poses: int = 1,
+                 upper_body_only: bool = False, max_num_poses: int = 1, detection_tiles: int = 0,
                  num_threads: int | None = None, model_path: str | os.PathLike | None = None,
                  detector_path: str | os.PathLike | None = None, download: bool = True):
         if model not in MODELS:
@@ -47,12 +58,15 @@ class PoseLandmarker:
                 raise ValueError(f"{nm} must be in [0, 1], got {v}")
         if int(max_num_poses) < 1:
             raise ValueError(f"max_num_poses must be >= 1, got {max_num_poses}")
+        if int(detection_tiles) < 0:
+            raise ValueError(f"detection_tiles must be >= 0 (0 or 1: off), got {detection_tiles}")
         self.model = model
         self.min_detection_confidence = float(min_detection_confidence)
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.enable_segmentation = bool(enable_segmentation)
         self.upper_body_only = bool(upper_body_only)
         self.max_num_poses = int(max_num_poses)
+        self.detection_tiles = int(detection_tiles)
         self.num_threads = num_threads or default_num_threads()
         det_file = registry.resolve("detector", detector_path, download=download)
         lm_file = registry.resolve(model, model_path, download=download)
@@ -83,7 +97,27 @@ class PoseLandmarker:
 
     # ---- stages ------------------------------------------------------------------------------
     def detect(self, image_rgb: np.ndarray) -> det_stage.Detections:
-        """Run the person detector: detections best first, normalized image coordinates."""
+        """Run the person detector: detections best first, normalized image coordinates.
+
+        With ``detection_tiles`` >= 2 the detector also runs on overlapping tiles (see the class
+        docstring); their detections are mapped back to the image and merged with the whole
+        image's by weighted NMS.
+        """
+        dets = self._detect_once(image_rgb)
+        if self.detection_tiles < 2:
+            return dets
+        h, w = image_rgb.shape[:2]
+        parts = [dets]
+        for tile in multi_stage.tile_pyramid(w, h, self.detection_tiles):
+            x0, y0, x1, y1 = tile
+            found = self._detect_once(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]))
+            if len(found):
+                parts.append(multi_stage.detections_to_image(found, tile, w, h))
+        if len(parts) == 1:
+            return dets
+        return det_stage.weighted_nms(*multi_stage.concat_detections(parts))
+
+    def _detect_once(self, image_rgb: np.ndarray) -> det_stage.Detections:
         self._check_open()
         tensor, lb = det_stage.detector_input(image_rgb)
         out = self._detector.run(tensor)
@@ -149,6 +183,32 @@ class PoseLandmarker:
         rgb = self.load(image)
         h, w = rgb.shape[:2]
         dets = self.detect(rgb)
-        rois = [self.roi_from_detection(dets, i, w, h) for i in range(min(len(dets), self.max_num_poses))]
-        estimates = [e for e in self.estimate(rgb, rois) if e.score >= self.min_tracking_confidence]
+        if self.max_num_poses == 1:  # the reference's path: the best detection only
+            rois = [self.roi_from_detection(dets, 0, w, h)] if len(dets) else []
+            estimates = [e for e in self.estimate(rgb, rois) if e.score >= self.min_tracking_confidence]
+        else:
+            estimates = self._estimate_people(rgb, dets)
         return self._result(estimates, rgb, mask=self._mask(estimates, w, h))
+
+    def _estimate_people(self, rgb: np.ndarray, dets: det_stage.Detections) -> list[lm_stage.PoseEstimate]:
+        """Up to ``max_num_poses`` distinct people, in detection-score order.
+
+        Detections are taken best first, as many at a time as places are left (one batched
+        landmark call per round); poses below ``min_tracking_confidence`` and duplicates of an
+        already kept pose (OKS above ``DEDUPE_OKS_THRESHOLD``) are dropped and the next
+        detections fill their places.
+        """
+        h, w = rgb.shape[:2]
+        kept: list[lm_stage.PoseEstimate] = []
+        nxt = 0
+        while len(kept) < self.max_num_poses and nxt < len(dets):
+            take = range(nxt, min(len(dets), nxt + self.max_num_poses - len(kept)))
+            nxt = take.stop
+            for e in self.estimate(rgb, [self.roi_from_detection(dets, i, w, h) for i in take]):
+                if e.score < self.min_tracking_confidence:
+                    continue
+                lm, vis = e.landmarks[:NUM_LANDMARKS], e.visibility[:NUM_LANDMARKS]
+                if all(multi_stage.oks(lm, k.landmarks[:NUM_LANDMARKS], vis, k.visibility[:NUM_LANDMARKS])
+                       <= multi_stage.DEDUPE_OKS_THRESHOLD for k in kept):
+                    kept.append(e)
+        return kept

@@ -15,6 +15,18 @@ from ..outputs.export import header
 log = logging.getLogger("blazepose")
 
 
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
+        return v
+    return parse
+
+
 def add_model_options(p: argparse.ArgumentParser) -> None:
     """Options shared by every command that runs the pipeline (one name per concept)."""
     p.add_argument("--model", choices=registry.LANDMARK_MODELS, default="full",
@@ -22,7 +34,10 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P")
     p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="P")
     p.add_argument("--upper-body-only", action="store_true", help="output landmarks 0-24 only")
-    p.add_argument("--max-poses", type=int, default=1, metavar="N", help="people per image (default 1)")
+    p.add_argument("--max-poses", type=_int_at_least(1), default=1, metavar="N", help="people per image (default 1)")
+    p.add_argument("--detection-tiles", type=_int_at_least(0), default=0, metavar="N",
+                   help="also detect on overlapping 2x2..NxN tiles for small/far people "
+                        "(costs 1+sum(k^2, k=2..N) detector calls per image; default 0: off)")
     p.add_argument("--num-threads", type=int, default=None, metavar="N",
                    help="inference threads (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
 
@@ -33,6 +48,7 @@ def landmarker_from_args(args, **extra):
     return PoseLandmarker(args.model, min_detection_confidence=args.min_detection_confidence,
                           min_tracking_confidence=args.min_tracking_confidence,
                           upper_body_only=args.upper_body_only, max_num_poses=args.max_poses,
+                          detection_tiles=getattr(args, "detection_tiles", 0),
                           num_threads=args.num_threads, **extra)
 
 

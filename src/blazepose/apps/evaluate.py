@@ -50,3 +50,28 @@ def pck(pred_xy: np.ndarray, gt: np.ndarray, alpha: float = 0.2, bbox=None) -> f
     thr = alpha * torso_size(gt, bbox)
     err = np.hypot(*(pred_xy[labelled] - gt[labelled, :2]).T)
     return float(np.mean(err <= thr))
+
+
+def match_people(pred_coco17: np.ndarray, anns: list[dict], alpha: float = 0.2,
+                 min_pck: float = 0.5) -> list[tuple[int, int, float]]:
+    """Greedy one-to-one matching of predicted people (P, 17, >=2 pixels) to COCO annotations.
+
+    Pairs are taken in decreasing PCK@``alpha`` order; each prediction and each annotation is
+    used at most once; a pair counts only when its PCK >= ``min_pck``. Returns
+    ``(annotation index, prediction index, pck)`` triples.
+    """
+    pairs = []
+    for ai, ann in enumerate(anns):
+        gt = gt_keypoints(ann)
+        for pi in range(len(pred_coco17)):
+            v = pck(np.asarray(pred_coco17[pi])[:, :2], gt, alpha, bbox=ann.get("bbox"))
+            if v == v and v >= min_pck:
+                pairs.append((v, ai, pi))
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    used_a, used_p, out = set(), set(), []
+    for v, ai, pi in pairs:
+        if ai not in used_a and pi not in used_p:
+            used_a.add(ai)
+            used_p.add(pi)
+            out.append((ai, pi, v))
+    return out

@@ -56,12 +56,13 @@ def draw_roi(image: np.ndarray, roi, *, color=ROI_COLOR, thickness: int | None =
 
 
 def draw_pose(image: np.ndarray, result: PoseResult, *, min_visibility: float = 0.5,
-              draw_mask_overlay: bool = True, draw_rois: bool = False, color_by_id: bool = False,
+              draw_mask_overlay: bool = True, draw_rois: bool = False, color_by_id: bool | None = None,
               thickness: float | None = None, radius: float | None = None) -> np.ndarray:
     """Draw every person of ``result`` on a copy of ``image`` (RGB uint8).
 
     Landmarks with visibility below ``min_visibility`` and the edges touching them are not drawn.
-    ``color_by_id`` draws each person in one colour chosen by its id instead of left/right colours.
+    ``color_by_id`` draws each person in one colour chosen by its id (``ID_COLORS[id % 10]``)
+    instead of left/right colours; None (the default) does so when the result has several people.
     """
     if image.shape[:2] != (result.height, result.width):
         raise ValueError(f"image is {image.shape[1]}x{image.shape[0]} but the result is for "
@@ -73,6 +74,8 @@ def draw_pose(image: np.ndarray, result: PoseResult, *, min_visibility: float = 
     t = max(1, round(thickness if thickness is not None else 2.5 * s))
     rad = max(1, round(radius if radius is not None else 3.5 * s))
     k = result.num_landmarks
+    if color_by_id is None:
+        color_by_id = len(result) > 1
     for p in range(len(result)):
         if draw_rois:
             out = draw_roi(out, result.rois[p])

@@ -6,9 +6,12 @@ left/top edge of the first pixel and 1 at the right/bottom edge of the last pixe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
+
+from .roi import bilinear_maps
 
 INPUT_SIZE = 224
 NUM_ANCHORS = 2254
@@ -60,11 +63,24 @@ PRESHRINK_ABOVE = 8 * INPUT_SIZE
 PRESHRINK_TO = 4 * INPUT_SIZE
 
 
+@lru_cache(maxsize=8)
+def _letterbox_maps(sw: int, sh: int, w: int, h: int, size: int):
+    """Remap tables of the letterbox warp (video frames share one size: computed once)."""
+    side = max(w, h)
+    s = size / side
+    m = np.array([[s * w / sw, 0.0, (side - w) / 2 * s], [0.0, s * h / sh, (side - h) / 2 * s]])
+    maps = bilinear_maps(cv2.invertAffineTransform(m), (size, size))
+    for a in maps:
+        a.setflags(write=False)
+    return maps
+
+
 def detector_input(image_rgb: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
     """Letterbox an RGB uint8 image into a (1, size, size, 3) float32 tensor in [-1, 1].
 
     As MediaPipe's ImageToTensorCalculator does: the image keeps its aspect ratio and is centred
-    in the square; its corners map to the content's corners and OpenCV samples bilinearly;
+    in the square; its corners map to the content's corners; sampling is OpenCV's classic
+    fixed-point bilinear (``stages.roi.warp_bilinear``), bit-exact with MediaPipe's input;
     padding is black (-1). Images whose longest side exceeds ``PRESHRINK_ABOVE`` are first
     area-averaged to ``PRESHRINK_TO`` (identical results below that size).
     """
@@ -78,9 +94,9 @@ def detector_input(image_rgb: np.ndarray, size: int = INPUT_SIZE) -> tuple[np.nd
     s = size / side
     pad_x, pad_y = (side - w) / 2 * s, (side - h) / 2 * s
     sh, sw = image_rgb.shape[:2]
-    m = np.array([[size / side * w / sw, 0.0, pad_x], [0.0, size / side * h / sh, pad_y]])
-    warped = cv2.warpAffine(image_rgb, m, (size, size), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    map_int, map_frac = _letterbox_maps(sw, sh, w, h, size)
+    warped = cv2.remap(image_rgb, map_int, map_frac, cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
     tensor = warped.astype(np.float32)
     tensor *= 2.0 / 255.0
     tensor -= 1.0

@@ -16,7 +16,9 @@ INPUT_SIZE = 256
 NUM_MODEL_LANDMARKS = 39
 NUM_BODY = 33
 AUX_CENTER, AUX_SCALE = 33, 34
-HEATMAP_KERNEL = 7
+#: MediaPipe 0.10.14 legacy Pose refines with a 9x9 window (measured bit-exact; the public
+#: tensors_to_pose_landmarks_and_segmentation.pbtxt says 7).
+HEATMAP_KERNEL = 9
 HEATMAP_MIN_CONFIDENCE = 0.5
 
 
@@ -47,7 +49,8 @@ def refine_with_heatmap(xy: np.ndarray, heatmap_logits: np.ndarray,
                         min_confidence: float = HEATMAP_MIN_CONFIDENCE) -> np.ndarray:
     """Refine crop-normalized (K, 2) points with a (H, W, K) heatmap of logits.
 
-    For each point, the window of ``kernel``² heatmap cells centred on (int(x·W), int(y·H)) (cut
+    For each point, the window of ``kernel``² heatmap cells (9: what MediaPipe 0.10.14's compiled
+    graph does, measured bit-exact; its published graph file and pipeline.md say 7) centred on (int(x·W), int(y·H)) (cut
     at the edges) is passed through a sigmoid; if its maximum reaches ``min_confidence`` the point
     becomes the confidence-weighted mean of the window's cell indices divided by W and H (no
     half-cell offset). Points whose centre cell lies outside the heatmap are left as they are.

@@ -70,12 +70,45 @@ def image_from_crop_matrix(roi: Roi, crop_size: int) -> np.ndarray:
     return np.hstack([a, t[:, None]])
 
 
+#: OpenCV's classic bilinear warp quantizes source positions to 1/2**INTER_BITS pixel.
+INTER_BITS = 5
+INTER_TAB_SIZE = 1 << INTER_BITS
+
+
+def warp_bilinear(image: np.ndarray, src_from_dst: np.ndarray, size: tuple[int, int],
+                  border_mode: int, border_value=0) -> np.ndarray:
+    """Bilinear warp of ``image`` by a 2x3 dst→src affine, bit-exact with OpenCV ≤ 4.10.
+
+    MediaPipe's ImageToTensorCalculator uses the OpenCV built into MediaPipe, whose
+    warpPerspective/warpAffine round each source position to 1/32 pixel and use fixed-point
+    weights. OpenCV ≥ 4.11 (and 5.x) computes these warps in float instead, which moves uint8
+    results by up to ±3 levels and shifts the detector keypoints by ~0.5 px. ``cv2.remap`` with
+    fixed-point maps (CV_16SC2 + CV_16UC1) still runs the classic path, so build those maps here.
+    """
+    map_int, map_frac = bilinear_maps(src_from_dst, size)
+    return cv2.remap(image, map_int, map_frac, cv2.INTER_LINEAR,
+                     borderMode=border_mode, borderValue=border_value)
+
+
+def bilinear_maps(src_from_dst: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV fixed-point remap tables (CV_16SC2 positions, CV_16UC1 1/32-px fractions)."""
+    w, h = size
+    xs = np.arange(w, dtype=np.float64)
+    ys = np.arange(h, dtype=np.float64)[:, None]
+    m = src_from_dst
+    ix = np.rint((m[0, 0] * xs + m[0, 2]) * INTER_TAB_SIZE + (m[0, 1] * INTER_TAB_SIZE) * ys).astype(np.int32)
+    iy = np.rint((m[1, 0] * xs + m[1, 2]) * INTER_TAB_SIZE + (m[1, 1] * INTER_TAB_SIZE) * ys).astype(np.int32)
+    map_int = np.empty((h, w, 2), np.int16)
+    np.clip(ix >> INTER_BITS, -32768, 32767, out=map_int[..., 0], casting="unsafe")
+    np.clip(iy >> INTER_BITS, -32768, 32767, out=map_int[..., 1], casting="unsafe")
+    map_frac = ((iy & (INTER_TAB_SIZE - 1)) * INTER_TAB_SIZE + (ix & (INTER_TAB_SIZE - 1))).astype(np.uint16)
+    return map_int, map_frac
+
+
 def crop_roi(image: np.ndarray, roi: Roi, crop_size: int) -> np.ndarray:
     """Warp the rotated ROI of ``image`` to a ``crop_size`` square, replicating the border."""
     m = image_from_crop_matrix(roi, crop_size)
-    return cv2.warpAffine(image, m, (crop_size, crop_size),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return warp_bilinear(image, m, (crop_size, crop_size), cv2.BORDER_REPLICATE)
 
 
 def image_from_roi_points(points: np.ndarray, roi: Roi) -> np.ndarray:

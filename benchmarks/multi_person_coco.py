@@ -1,0 +1,114 @@
+"""Several people per image on the COCO fixtures: how many annotated people get a pose.
+
+For every COCO fixture annotation with at least 8 labelled keypoints, a person is *found* when a
+predicted pose is matched to it (greedy one-to-one matching by PCK@0.2, see
+``blazepose.apps.evaluate.match_people``) with PCK@0.2 >= 0.5. Prints the found fraction, the
+number of poses returned, the detector calls per image and the median time per image, for
+``max_num_poses`` 1 and 10, with and without the tiled detection pass (``detection_tiles``), and
+for MediaPipe 0.10.14's legacy solution (one person per image) in the same run.
+
+    .venv/bin/python benchmarks/multi_person_coco.py [--repeats 5] [--tiles 3] [--no-reference]
+    .venv/bin/python benchmarks/multi_person_coco.py --quick
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+COCO = HERE.parents[0].parent / "shared" / "fixtures" / "coco"
+
+MIN_LABELLED = 8
+ALPHA, MIN_PCK = 0.2, 0.5
+
+
+def eligible(anns: list[dict]) -> list[dict]:
+    return [a for a in anns if sum(1 for v in a["keypoints"][2::3] if v > 0) >= MIN_LABELLED]
+
+
+def found_people(coco17_by_image: dict, images: dict, anns: dict) -> tuple[int, int]:
+    """(annotated people found, eligible annotated people) over the fixture images."""
+    from blazepose.apps.evaluate import match_people
+
+    found = total = 0
+    for iid in images:
+        people = eligible(anns.get(iid, []))
+        total += len(people)
+        found += len(match_people(coco17_by_image[iid], people, ALPHA, MIN_PCK))
+    return found, total
+
+
+def run_ours(max_num_poses: int, tiles: int, repeats: int, images: dict, anns: dict) -> dict:
+    from blazepose import PoseLandmarker
+
+    with PoseLandmarker("full", max_num_poses=max_num_poses, detection_tiles=tiles) as pl:
+        calls = []
+        run = pl._detector.run
+        pl._detector.run = lambda batch: (calls.append(1), run(batch))[1]
+        arrays = {iid: pl.load(COCO / im["file_name"]) for iid, im in images.items()}
+        pl.process_image(next(iter(arrays.values())))  # warm-up
+        calls.clear()
+        times, results = [], {}
+        for _ in range(repeats):
+            for iid, rgb in arrays.items():
+                t = time.perf_counter()
+                results[iid] = pl.process_image(rgb)
+                times.append((time.perf_counter() - t) * 1000)
+    found, total = found_people({i: r.coco17 for i, r in results.items()}, images, anns)
+    return {"found": found, "total": total, "poses": sum(len(r) for r in results.values()),
+            "detector_calls": len(calls) / (repeats * len(arrays)), "median_ms": statistics.median(times)}
+
+
+def run_reference_side(images: dict, anns: dict) -> dict:
+    from reference import run_reference
+
+    from blazepose.landmark import COCO17_FROM_BLAZEPOSE
+
+    paths = {iid: str(COCO / im["file_name"]) for iid, im in images.items()}
+    got = run_reference(HERE / "_mp_coco.py", "1", *paths.values())
+    coco17 = {}
+    for iid, p in paths.items():
+        pts = got[p]
+        coco17[iid] = (np.zeros((0, 17, 2)) if pts is None
+                       else np.asarray(pts, dtype=np.float64)[list(COCO17_FROM_BLAZEPOSE)][None])
+    found, total = found_people(coco17, images, anns)
+    return {"found": found, "total": total, "poses": sum(len(c) for c in coco17.values())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5, help="timing repeats over the 4 images (default 5)")
+    ap.add_argument("--tiles", type=int, default=3, help="detection_tiles for the tiled rows (default 3)")
+    ap.add_argument("--no-reference", action="store_true", help="skip MediaPipe")
+    ap.add_argument("--quick", action="store_true", help="1 repeat")
+    a = ap.parse_args()
+    if a.quick:
+        a.repeats = 1
+    from blazepose.apps.evaluate import load_coco
+
+    images, anns = load_coco(COCO / "person_keypoints.json")
+    n_eligible = sum(len(eligible(anns.get(i, []))) for i in images)
+    print(f"COCO fixtures: {len(images)} images, {n_eligible} people with >= {MIN_LABELLED} labelled keypoints; "
+          f"found = matched with PCK@{ALPHA} >= {MIN_PCK}; full model")
+    print(f"{'configuration':<36}{'found':>9}{'fraction':>10}{'poses':>7}{'det calls':>11}{'ms/image':>10}")
+    for n in (1, 10):
+        for tiles in (0, a.tiles):
+            r = run_ours(n, tiles, a.repeats, images, anns)
+            name = f"blazepose max_num_poses={n} tiles={tiles}"
+            print(f"{name:<36}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
+                  f"{r['detector_calls']:>11.0f}{r['median_ms']:>10.1f}", flush=True)
+    if not a.no_reference:
+        r = run_reference_side(images, anns)
+        name = "mediapipe 0.10.14 legacy (1 person)"
+        print(f"{name:<36}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
+              f"{'':>11}{'':>10}")
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,7 @@ import io
 import json
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,9 @@ from conftest import REFERENCE, needs_fixtures
 pytest.importorskip("fastapi", reason="the web server needs the optional 'web' extra (pip install 'blazepose[web]')")
 pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (the 'dev' extra)")
 
-from fastapi.testclient import TestClient  # noqa: E402
+with warnings.catch_warnings():  # starlette asks for httpx2 instead of httpx; both work
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
 
 from blazepose.apps.web.app import create_app  # noqa: E402
 from blazepose.apps.web.service import MB, Settings  # noqa: E402
@@ -297,3 +300,55 @@ def test_page_static_files_and_offline_docs(client):
     assert {"/api/image", "/api/video", "/api/jobs/{job_id}"} <= set(spec["paths"])
     cfg = client.get("/api/config").json()
     assert cfg["limits"]["image_bytes"] == IMAGE_LIMIT and len(cfg["connections"]) == 35
+
+
+@needs_fixtures
+def test_finished_jobs_expire_with_their_files(client, tmp_path):
+    clip = squat_clip(tmp_path / "s.mp4", n=2)
+    job_id = client.post("/api/video", files={"file": ("s.mp4", clip.read_bytes())}).json()["job_id"]
+    assert wait_job(client, job_id)["state"] == "done"
+    jobs = client.app.state.jobs
+    assert jobs.expire(now=time.time() + 10) == 0                     # younger than the TTL: kept
+    assert (client.root / "jobs" / job_id).is_dir()
+    assert jobs.expire(now=time.time() + jobs.settings.job_ttl_s + 1) >= 1
+    assert not (client.root / "jobs" / job_id).exists()
+    assert client.get(f"/api/jobs/{job_id}").status_code == 404
+
+
+# ---- the CLI without the optional extra ----------------------------------------------------
+def _cli_without_fastapi(*args):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['fastapi'] = None\n"
+            "from blazepose.apps.cli import main\n"
+            f"sys.exit(main({list(args)!r}))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_serve_without_the_web_extra_says_what_to_install():
+    p = _cli_without_fastapi("serve", "--port", "0")
+    assert p.returncode == 2
+    assert "pip install 'blazepose[web]'" in p.stderr and "Traceback" not in p.stderr
+    p = _cli_without_fastapi("models", "list")                 # the rest of the CLI still works
+    assert p.returncode == 0 and "pose_landmark_full.tflite" in p.stdout
+
+
+def test_fifo_lock_serves_waiters_in_arrival_order():
+    import threading
+
+    from blazepose.apps.web.service import FifoLock
+
+    lock, order = FifoLock(), []
+    lock.acquire()
+    threads = []
+    for i in range(5):
+        t = threading.Thread(target=lambda i=i: (lock.acquire(), order.append(i), lock.release()))
+        t.start()
+        threads.append(t)
+        while len(lock._waiters) < i + 1:       # wait until thread i queues up
+            time.sleep(0.001)
+    lock.release()
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1, 2, 3, 4]

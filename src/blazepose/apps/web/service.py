@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,6 +98,39 @@ class Options:
 
 
 # ---- shared landmarkers -------------------------------------------------------------------------
+class FifoLock:
+    """A lock handed to waiters in arrival order, so that under load no request waits much
+    longer than the others (``threading.Lock`` makes no such promise)."""
+
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self) -> None:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return
+            ev = threading.Event()
+            self._waiters.append(ev)
+        ev.wait()  # release() hands the lock over directly
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._held = False
+
+    def __enter__(self):
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
+
+
 class LandmarkerPool:
     """One ``PoseLandmarker`` per (model, enable_segmentation), each used by one thread at a time.
 
@@ -107,7 +141,7 @@ class LandmarkerPool:
     def __init__(self, num_threads: int | None = None):
         self.num_threads = num_threads
         self._lock = threading.Lock()
-        self._entries: dict[tuple, tuple[threading.Lock, object]] = {}
+        self._entries: dict[tuple, tuple[FifoLock, object]] = {}
 
     def _entry(self, model: str, segmentation: bool):
         key = (model, bool(segmentation))
@@ -117,7 +151,7 @@ class LandmarkerPool:
 
                 log.info("loading landmarker %s (segmentation %s)", model, segmentation)
                 pl = PoseLandmarker(model, enable_segmentation=segmentation, num_threads=self.num_threads)
-                self._entries[key] = (threading.Lock(), pl)
+                self._entries[key] = (FifoLock(), pl)
             return self._entries[key]
 
     def preload(self, model: str, segmentation: bool = False) -> None:

@@ -229,7 +229,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
 
     def image_doc(name: str, res, opts: Options) -> dict:
         # The CLI's document for one image (``blazepose image``), plus the options used.
-        return {**header(opts.model, options=opts.as_dict()), "images": [{"file": name, **res.to_dict()}],
+        return {**header(opts.model, options=opts.as_dict(video=False)), "images": [{"file": name, **res.to_dict()}],
                 "failed": []}
 
     @app.post("/api/image", summary="Landmarks of one photo (JSON, as `blazepose image`)")

@@ -93,8 +93,11 @@ class Options:
         if not 1 <= int(self.max_num_poses) <= 10:
             raise UploadError(422, f"max_num_poses must be in 1..10, got {self.max_num_poses!r}")
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def as_dict(self, video: bool = True) -> dict:
+        d = asdict(self)
+        if not video:  # smoothing is a video-mode option
+            d.pop("smooth_landmarks")
+        return d
 
 
 # ---- shared landmarkers -------------------------------------------------------------------------

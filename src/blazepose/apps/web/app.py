@@ -127,8 +127,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         (root / "scratch").mkdir()
         app.state.root = root
         app.state.pool = LandmarkerPool(settings.num_threads)
-        video_pool = LandmarkerPool(settings.num_threads)  # used only by the job thread
-        app.state.jobs = JobManager(root, lambda job: service.run_video_job(job, video_pool, settings), settings)
+        app.state.jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
         for model in settings.preload:
             try:
                 await run_in_threadpool(app.state.pool.preload, model)
@@ -141,7 +140,6 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         finally:
             app.state.jobs.close()
             app.state.pool.close()
-            video_pool.close()
             shutil.rmtree(root, ignore_errors=True)
 
     try:  # the docs pages' scripts from a package, not a CDN (the page must work offline)

@@ -352,3 +352,28 @@ def test_fifo_lock_serves_waiters_in_arrival_order():
     for t in threads:
         t.join(5)
     assert order == [0, 1, 2, 3, 4]
+
+
+@needs_fixtures
+def test_a_job_failing_half_way_keeps_what_it_wrote(client, tmp_path, monkeypatch):
+    import blazepose.outputs.draw as draw
+
+    real, calls = draw.draw_pose, []
+
+    def flaky(*a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated encoder crash")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(draw, "draw_pose", flaky)
+    clip = squat_clip(tmp_path / "s.mp4", n=6)
+    job_id = client.post("/api/video", files={"file": ("s.mp4", clip.read_bytes())}).json()["job_id"]
+    st = wait_job(client, job_id)
+    assert st["state"] == "failed" and st["partial"] and "internal error" in st["error"]
+    assert st["frames_done"] == 2
+    doc = client.get(st["downloads"]["json"]).json()          # still a valid document
+    assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2]
+    assert client.get(st["downloads"]["video"]).status_code == 200
+    client.delete(f"/api/jobs/{job_id}")
+    assert_alive(client)

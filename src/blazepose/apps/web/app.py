@@ -106,7 +106,7 @@ class UploadLimit:
 
     @staticmethod
     async def _reject(send, limit: int, size: int | None) -> None:
-        msg = f"upload too large: the limit is {limit} bytes ({limit / service.MB:g} MB)"
+        msg = f"upload too large: the limit is {limit} bytes ({limit / service.MB:.3g} MB)"
         if size is not None:
             msg += f", this one is {size} bytes"
         body = json.dumps({"error": msg, "status": 413, "limit_bytes": limit}).encode()
@@ -334,9 +334,9 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         job = find(job_id)
         if kind not in ("video", "json", "csv"):
             raise UploadError(404, f"no download {kind[:32]!r}; use video, json or csv")
-        if job.state == "failed":
+        if job.state == "failed" and not job.has_results:
             raise UploadError(job.error_status or 422, job.error or "the job failed")
-        if job.state != "done":
+        if not job.has_results:
             raise UploadError(409, f"job {job.id} is {job.state}; its results are not ready")
         path, mime, filename = job.files[kind]
         return FileResponse(path, media_type=mime, filename=filename,

@@ -367,6 +367,11 @@ class Job:
     files: dict = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
 
+    @property
+    def has_results(self) -> bool:
+        """Done, or failed after frames with a person were written (then the files are partial)."""
+        return self.state == "done" or (self.state == "failed" and self.frames_with_pose > 0 and bool(self.files))
+
     def snapshot(self) -> dict:
         total = self.info.frames if self.info else None
         progress = 1.0 if self.state == "done" else (min(1.0, self.frames_done / total) if total else 0.0)
@@ -374,7 +379,8 @@ class Job:
                 "frames_done": self.frames_done, "frames_total": total,
                 "frames_with_pose": self.frames_with_pose, "error": self.error,
                 "options": self.options.as_dict(),
-                "downloads": {k: f"/api/jobs/{self.id}/{k}" for k in self.files} if self.state == "done" else {}}
+                "partial": self.state == "failed" and self.has_results,
+                "downloads": {k: f"/api/jobs/{self.id}/{k}" for k in self.files} if self.has_results else {}}
 
 
 class JobManager:
@@ -504,6 +510,11 @@ def run_video_job(job: Job, settings: Settings) -> None:
     size = (max(2, int(round(info.width * scale / 2)) * 2), max(2, int(round(info.height * scale / 2)) * 2))
     out_video, out_json, out_csv = job.dir / f"annotated{fmt.ext}", job.dir / "result.json", job.dir / "result.csv"
     meta = header(job.options.model, source=job.name, fps=round(fps, 6), options=job.options.as_dict())
+    stem = Path(job.name).stem or "video"
+    # Known from the start: if the job fails half-way, what was written is still served (partial).
+    job.files = {"video": (out_video, fmt.mime, f"{stem}.annotated{fmt.ext}"),
+                 "json": (out_json, "application/json", f"{stem}.json"),
+                 "csv": (out_csv, "text/csv", f"{stem}.csv")}
     writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*fmt.fourcc), fps, size)
     if not writer.isOpened():
         raise RuntimeError(f"cannot open a {fmt.fourcc} video writer")
@@ -532,7 +543,3 @@ def run_video_job(job: Job, settings: Settings) -> None:
         o = job.options
         raise UploadError(422, f"{job.name}: no person found in any of the {job.frames_done} frames "
                                f"(model {o.model}, min_detection_confidence {o.min_detection_confidence})")
-    stem = Path(job.name).stem or "video"
-    job.files = {"video": (out_video, fmt.mime, f"{stem}.annotated{fmt.ext}"),
-                 "json": (out_json, "application/json", f"{stem}.json"),
-                 "csv": (out_csv, "text/csv", f"{stem}.csv")}

@@ -222,7 +222,7 @@ async function pollJob(id, name) {
     return;
   }
   $("#video-progress-box").hidden = true;
-  if (job.state !== "done") {
+  if (job.state !== "done" && !job.partial) {
     setStatus(status, job.error || `The job ended: ${job.state}`, true);
     return;
   }
@@ -232,7 +232,8 @@ async function pollJob(id, name) {
   $("#video-download-json").href = job.downloads.json;
   $("#video-download-csv").href = job.downloads.csv;
   $("#video-result").hidden = false;
-  setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
+  if (job.partial) setStatus(status, `${job.error} (the ${job.frames_done} frames before it are kept)`, true);
+  else setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
   player.play().catch(() => {});
 }
 

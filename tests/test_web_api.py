@@ -267,7 +267,7 @@ def test_job_ids_are_looked_up_never_used_as_paths(client):
 
 # ---- webcam socket, page, docs -------------------------------------------------------------
 @needs_fixtures
-def test_live_socket_answers_each_frame_and_survives_garbage(client):
+def test_live_socket_tracks_frames_and_survives_garbage(client):
     import cv2
 
     bgr = cv2.imread(str(REFERENCE / "pose.jpg"))
@@ -279,13 +279,34 @@ def test_live_socket_answers_each_frame_and_survives_garbage(client):
         assert "not a JPEG" in ws.receive_json()["error"]
         ws.send_text(json.dumps({"options": {"min_detection_confidence": 7}}))
         assert "min_detection_confidence" in ws.receive_json()["error"]
-        ws.send_bytes(jpg)
-        msg = ws.receive_json()
-    assert (msg["width"], msg["height"]) == (640, 427)
-    (person,) = msg["people"]
-    assert len(person["landmarks"]) == 33
-    x, y = person["landmarks"][0][:2]                       # nose, normalized
-    assert 0 < x < 1 and 0 < y < 1
+        msgs = []
+        for _ in range(3):
+            ws.send_bytes(jpg)
+            msgs.append(ws.receive_json())
+    assert (msgs[0]["width"], msgs[0]["height"]) == (640, 427)
+    # Video mode: the detector finds the person once, then the landmarks' ROI tracks them.
+    assert [m["tracked"] for m in msgs] == [False, True, True]
+    for m in msgs:
+        (person,) = m["people"]
+        assert len(person["landmarks"]) == 33 and person["id"] == msgs[0]["people"][0]["id"]
+    first = np.array(msgs[0]["people"][0]["landmarks"])[:, :2] * [640, 427]
+    last = np.array(msgs[2]["people"][0]["landmarks"])[:, :2] * [640, 427]
+    # The same picture three times: tracking keeps the landmarks within a few pixels (640 px wide).
+    assert np.median(np.linalg.norm(first - last, axis=1)) < 3.0
+
+
+def test_live_sessions_are_limited(client):
+    from contextlib import ExitStack
+
+    n = client.app.state.settings.max_live_sessions
+    with ExitStack() as stack:
+        for _ in range(n):
+            stack.enter_context(client.websocket_connect("/api/live"))
+        with client.websocket_connect("/api/live") as extra:
+            assert "already running" in extra.receive_json()["error"]
+    with client.websocket_connect("/api/live") as ws:       # slots are given back
+        ws.send_bytes(b"x")
+        assert "error" in ws.receive_json()
 
 
 def test_page_static_files_and_offline_docs(client):

@@ -8,6 +8,7 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         root = Path(tempfile.mkdtemp(prefix="blazepose-web-"))
         (root / "scratch").mkdir()
         app.state.root = root
+        app.state.settings = settings
         app.state.pool = LandmarkerPool(settings.num_threads)
         app.state.jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
         for model in settings.preload:
@@ -349,16 +351,28 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         return {"deleted": job.id}
 
     # ---- webcam ----------------------------------------------------------------------------
+    live_slots = threading.BoundedSemaphore(settings.max_live_sessions)
+
     @app.websocket("/api/live")
     async def live(ws: WebSocket):
         """Webcam frames as binary JPEG/PNG messages; each answered with one JSON message:
-        ``{"width", "height", "ms", "people": [{"score", "landmarks": [[x_norm, y_norm, z_px,
-        visibility], ...]}]}``. A text message ``{"options": {...}}`` changes the options."""
+        ``{"width", "height", "ms", "tracked", "people": [{"id", "score", "landmarks": [[x_norm,
+        y_norm, z_px, visibility], ...]}]}``. A text message ``{"options": {...}}`` changes the
+        options. Each session runs in video mode with a landmarker of its own: the detector runs
+        only while nobody is tracked, landmarks are smoothed (``smooth_landmarks``); a frame's
+        time is its arrival time on this server (monotonic, from the session's first frame),
+        as for a camera without timestamps."""
         import cv2
         import numpy as np
 
         await ws.accept()
-        opts = Options()
+        if not live_slots.acquire(blocking=False):
+            await ws.send_json({"error": f"{settings.max_live_sessions} webcam sessions are already running; "
+                                         "try again later"})
+            await ws.close(code=1013)
+            return
+        opts, pl, t_start, last_ts = Options(), None, None, -1.0
+        lock = threading.Lock()     # one inference at a time for this session's landmarker
         try:
             while True:
                 msg = await ws.receive()
@@ -366,7 +380,12 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                     break
                 if msg.get("text") is not None:
                     try:
-                        opts = Options(**{**opts.as_dict(), **json.loads(msg["text"]).get("options", {})})
+                        new = Options(**{**opts.as_dict(), **json.loads(msg["text"]).get("options", {})})
+                        if new != opts and pl is not None:
+                            with lock:
+                                pl.close()
+                            pl, t_start, last_ts = None, None, -1.0
+                        opts = new
                         await ws.send_json({"options": opts.as_dict()})
                     except (UploadError, TypeError, ValueError, AttributeError) as exc:
                         await ws.send_json({"error": f"options: {exc}"})
@@ -376,29 +395,40 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                     await ws.send_json({"error": f"frame too large: the limit is {settings.max_image_bytes} bytes"})
                     continue
                 t0 = time.perf_counter()
+                if t_start is None:
+                    t_start = t0
+                ts = max((t0 - t_start) * 1000.0, last_ts + 0.001)   # strictly increasing
+                if pl is None:
+                    pl = await run_in_threadpool(service.live_landmarker, opts, settings)
 
-                def work(data=data, opts=opts):
+                def work(data=data, pl=pl, ts=ts):
                     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
                     if bgr is None:
                         return None
-                    rgb = np.ascontiguousarray(bgr[..., ::-1])
-                    with app.state.pool.acquire(opts) as pl:
-                        return pl.process_image(rgb)
+                    with lock:
+                        return pl.process_frame(np.ascontiguousarray(bgr[..., ::-1]), ts)
 
                 res = await run_in_threadpool(work)
                 if res is None:
                     await ws.send_json({"error": "frame is not a JPEG or PNG image"})
                     continue
+                last_ts = ts
                 xyn = res.xyn
-                people = [{"score": round(float(res.scores[i]), 4),
+                people = [{"id": int(res.ids[i]), "score": round(float(res.scores[i]), 4),
                            "landmarks": [[round(float(xyn[i, j, 0]), 5), round(float(xyn[i, j, 1]), 5),
                                           round(float(res.landmarks[i, j, 2]), 2), round(float(res.visibility[i, j]), 4)]
                                          for j in range(res.num_landmarks)]} for i in range(len(res))]
                 await ws.send_json({"width": res.width, "height": res.height, "people": people,
+                                    "tracked": not res.meta.get("detector", True),
                                     "ms": round((time.perf_counter() - t0) * 1000, 1)})
         except WebSocketDisconnect:
             pass
         except BlazePoseError as exc:
             await ws.close(code=1011, reason=str(exc)[:120])
+        finally:
+            live_slots.release()
+            if pl is not None:
+                with lock:
+                    pl.close()
 
     return app

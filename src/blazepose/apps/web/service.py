@@ -51,6 +51,7 @@ class Settings:
     output_max_side: int = 720
     job_ttl_s: float = 3600.0
     max_pending_jobs: int = 8
+    max_live_sessions: int = 4
     num_threads: int | None = None
     preload: tuple[str, ...] = ("full",)
 
@@ -295,53 +296,15 @@ class VideoInfo:
 
 
 def probe_video(path: Path, name: str) -> VideoInfo:
-    """Check that ``path`` decodes as a video (its first frame is read); raise ``UploadError``."""
-    import cv2
+    """Check that ``path`` decodes as a video (its first frame is decoded); raise ``UploadError``
+    naming the upload. Sizes are after the container's rotation, as the frames will be."""
+    from ...io.video import VideoReader
 
-    cap = cv2.VideoCapture(str(path))
     try:
-        if not cap.isOpened():
-            raise UploadError(415, f"{name}: not a video that can be decoded")
-        ok, frame = cap.read()
-        if not ok or frame is None or frame.size == 0:
-            raise UploadError(415, f"{name}: not a video that can be decoded (no frame could be read)")
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        return VideoInfo(max(n, 1), fps if math.isfinite(fps) and fps > 0 else 0.0,
-                         frame.shape[1], frame.shape[0])
-    finally:
-        cap.release()
-
-
-def video_results(landmarker, path: Path, name: str) -> Iterator[tuple[np.ndarray, object]]:
-    """(RGB frame, PoseResult) for every frame of a video, with frame_index and timestamp_ms.
-
-    This is the single place that decides how a video is run through the pipeline.
-    """
-    import cv2
-
-    from ...api.result import PoseResult
-
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoReadError(name, "cannot open video")
-    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    if not (math.isfinite(fps) and fps > 0):
-        fps = 30.0
-    try:
-        i = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            rgb = np.ascontiguousarray(bgr[..., ::-1])
-            res = landmarker.process_image(rgb)
-            d = {k: getattr(res, k) for k in PoseResult.__dataclass_fields__}
-            d.update(frame_index=i, timestamp_ms=i * 1000.0 / fps)
-            yield rgb, PoseResult(**d)
-            i += 1
-    finally:
-        cap.release()
+        with VideoReader(path, prefetch=1) as r:
+            return VideoInfo(max(r.frame_count, 1), r.fps, r.width, r.height)
+    except VideoReadError as exc:
+        raise UploadError(415, f"{name}: not a video that can be decoded ({exc.problem})") from None
 
 
 # ---- jobs ---------------------------------------------------------------------------------------
@@ -489,43 +452,67 @@ def job_landmarker(opts: Options, settings: Settings):
     return PoseLandmarker(opts.model, min_detection_confidence=opts.min_detection_confidence,
                           min_tracking_confidence=opts.min_tracking_confidence,
                           enable_segmentation=opts.enable_segmentation, max_num_poses=opts.max_num_poses,
+                          smooth_landmarks=opts.smooth_landmarks, smooth_segmentation=opts.smooth_landmarks,
                           num_threads=settings.num_threads)
 
 
+def live_landmarker(opts: Options, settings: Settings):
+    """A webcam session's landmarker (video mode: tracking and smoothing state are the session's)."""
+    return job_landmarker(opts, settings)
+
+
 def run_video_job(job: Job, settings: Settings) -> None:
-    """Process a job's uploaded video: annotated video, streaming JSON and CSV in the job's folder.
+    """Process a job's uploaded video in video mode (tracking; smoothing unless turned off):
+    annotated video, streaming JSON and CSV in the job's folder, as ``blazepose video`` writes
+    them (frames the decoder rejects are skipped and listed in the JSON with their error).
 
     A video in which no frame has a person ends as a failed job (HTTP 422 on its downloads).
     """
     import cv2
 
+    from ...io.video import VideoReader
     from ...outputs.draw import draw_pose
     from ...outputs.export import CsvWriter, JsonWriter, header
 
     fmt = video_format()
     src = job.dir / "input"
-    info = job.info or probe_video(src, job.name)
-    fps = info.fps or 30.0
-    scale = min(1.0, settings.output_max_side / max(info.width, info.height))
-    size = (max(2, int(round(info.width * scale / 2)) * 2), max(2, int(round(info.height * scale / 2)) * 2))
+    o = job.options
     out_video, out_json, out_csv = job.dir / f"annotated{fmt.ext}", job.dir / "result.json", job.dir / "result.csv"
-    meta = header(job.options.model, source=job.name, fps=round(fps, 6), options=job.options.as_dict())
     stem = Path(job.name).stem or "video"
+    try:
+        reader = VideoReader(src, log_errors=False, max_frames=settings.max_video_frames)
+    except VideoReadError as exc:
+        raise UploadError(415, f"{job.name}: not a video that can be decoded ({exc.problem})") from None
+    scale = min(1.0, settings.output_max_side / max(reader.width, reader.height))
+    size = (max(2, int(round(reader.width * scale / 2)) * 2), max(2, int(round(reader.height * scale / 2)) * 2))
+    meta = header(o.model, source=job.name, fps=reader.fps, width=reader.width, height=reader.height,
+                  frame_count=reader.frame_count, smoothing="causal" if o.smooth_landmarks else "off",
+                  min_detection_confidence=o.min_detection_confidence,
+                  min_tracking_confidence=o.min_tracking_confidence, options=o.as_dict())
     # Known from the start: if the job fails half-way, what was written is still served (partial).
     job.files = {"video": (out_video, fmt.mime, f"{stem}.annotated{fmt.ext}"),
                  "json": (out_json, "application/json", f"{stem}.json"),
                  "csv": (out_csv, "text/csv", f"{stem}.csv")}
-    writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*fmt.fourcc), fps, size)
+    writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*fmt.fourcc), reader.fps, size)
     if not writer.isOpened():
+        reader.close()
         raise RuntimeError(f"cannot open a {fmt.fourcc} video writer")
+    skipped = 0
     try:
-        with job_landmarker(job.options, settings) as pl, JsonWriter(out_json, meta) as jw, CsvWriter(out_csv) as cw:
-            for rgb, res in video_results(pl, src, job.name):
+        with job_landmarker(o, settings) as pl, JsonWriter(out_json, meta) as jw, CsvWriter(out_csv) as cw:
+
+            def report_skipped(upto: int | None) -> None:
+                nonlocal skipped
+                while skipped < len(reader.errors) and (upto is None or reader.errors[skipped].index < upto):
+                    err = reader.errors[skipped]
+                    jw.write({"frame_index": err.index, "timestamp_ms": None if err.timestamp_ms is None
+                              else round(err.timestamp_ms, 3), "error": err.problem})
+                    skipped += 1
+
+            for rgb, res in pl.process_video(reader, return_frames=True):
                 if job.cancel.is_set():
                     return
-                if job.frames_done >= settings.max_video_frames:
-                    log.warning("%s: stopped after %d frames (the limit)", job.name, job.frames_done)
-                    break
+                report_skipped(res.frame_index)
                 jw.write(res)
                 cw.write(res)
                 img = draw_pose(rgb, res)
@@ -534,12 +521,13 @@ def run_video_job(job: Job, settings: Settings) -> None:
                 writer.write(np.ascontiguousarray(img[..., ::-1]))
                 job.frames_done += 1
                 job.frames_with_pose += bool(len(res))
+            report_skipped(None)
     finally:
         writer.release()
+        reader.close()
         src.unlink(missing_ok=True)
     if job.frames_done == 0:
         raise UploadError(422, f"{job.name}: no frame could be decoded")
     if job.frames_with_pose == 0:
-        o = job.options
         raise UploadError(422, f"{job.name}: no person found in any of the {job.frames_done} frames "
                                f"(model {o.model}, min_detection_confidence {o.min_detection_confidence})")

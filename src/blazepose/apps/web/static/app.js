@@ -12,6 +12,7 @@ function options() {
     min_tracking_confidence: parseFloat($("#opt-min-tracking-confidence").value),
     max_num_poses: parseInt($("#opt-max-num-poses").value, 10) || 1,
     enable_segmentation: $("#opt-enable-segmentation").checked,
+    smooth_landmarks: $("#opt-smooth-landmarks").checked,
   };
 }
 
@@ -292,7 +293,10 @@ async function startCamera() {
       const fps = (cam.times.length - 1) / ((cam.times[cam.times.length - 1] - cam.times[0]) / 1000);
       $("#cam-fps").textContent = `${fps.toFixed(1)} fps`;
     }
-    if (msg.people) $("#cam-people").textContent = `${msg.people.length} ${msg.people.length === 1 ? "person" : "people"} · ${msg.ms} ms on the server`;
+    if (msg.people) {
+      $("#cam-people").textContent = `${msg.people.length} ${msg.people.length === 1 ? "person" : "people"} · ` +
+        `${msg.ms} ms on the server${msg.tracked ? " (tracking)" : ""}`;
+    }
     requestAnimationFrame(sendFrame);
   };
   ws.onclose = (e) => { if (cam.ws === ws) { setStatus(status, `Connection closed ${e.reason || ""}`, e.code !== 1000); stopCamera(); } };

@@ -182,6 +182,8 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     with urllib.request.urlopen(server.rstrip("/") + job_url) as r:
         assert len(json.load(r)["frames"]) == 10
     page.click("#video-delete")
+    page.wait_for_function("() => document.querySelector('#video-status').textContent.startsWith('Deleted')",
+                           timeout=10_000)
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(server.rstrip("/") + job_url)
     assert gone.value.code == 404

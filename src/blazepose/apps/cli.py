@@ -158,7 +158,7 @@ def cmd_models(args) -> int:
 
 
 #: Other modules add subcommands here: each is ``register(subparsers)``.
-EXTENSIONS: list[str] = ["blazepose.apps.video_cli"]
+EXTENSIONS: list[str] = ["blazepose.apps.video_cli", "blazepose.apps.web"]
 
 
 def build_parser() -> argparse.ArgumentParser:

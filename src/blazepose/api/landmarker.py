@@ -8,7 +8,7 @@ from typing import Union
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, TimestampError
 from ..io.images import as_rgb, read_image
 from ..landmark import NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS
 from ..models import registry
@@ -17,6 +17,8 @@ from ..stages import detector as det_stage
 from ..stages import landmarks as lm_stage
 from ..stages import multi as multi_stage
 from ..stages.roi import Roi, roi_from_alignment_points
+from ..stages import smoothing as sm_stage
+from ..stages.tracking import Tracker
 from .result import PoseResult
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ class PoseLandmarker:
     adds a person mask; ``upper_body_only`` returns landmarks 0–24 only. Images are RGB
     (``process_image`` also takes a file path). Use it as a context manager, or call ``close()``.
 
+    Video mode (``process_frame``, ``process_video``) tracks people from frame to frame and, with
+    ``smooth_landmarks`` / ``smooth_segmentation`` (both on by default), smooths landmarks and
+    masks over time; ``process_image`` never tracks or smooths.
+
     Several people: ``max_num_poses`` (default 1) is the most people returned per image. People
     are ordered by their detection score, best first, and numbered 0, 1, ... in that order
     (``result.ids``). A pose whose object keypoint similarity with a better-scored pose exceeds
@@ -49,7 +55,8 @@ class PoseLandmarker:
                  min_tracking_confidence: float = 0.5, enable_segmentation: bool = False,
                  upper_body_only: bool = False, max_num_poses: int = 1, detection_tiles: int = 0,
                  num_threads: int | None = None, model_path: str | os.PathLike | None = None,
-                 detector_path: str | os.PathLike | None = None, download: bool = True):
+                 detector_path: str | os.PathLike | None = None, download: bool = True,
+                 smooth_landmarks: bool = True, smooth_segmentation: bool = True):
         if model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
         for nm, v in (("min_detection_confidence", min_detection_confidence),
@@ -75,6 +82,9 @@ class PoseLandmarker:
         self._landmarker = LiteRTEngine(lm_file, LANDMARK_OUTPUTS, self.num_threads, outputs=wanted)
         self._anchors = det_stage.generate_anchors()
         self._closed = False
+        self.smooth_landmarks = bool(smooth_landmarks)
+        self.smooth_segmentation = bool(smooth_segmentation)
+        self._init_video_state()
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -189,6 +199,218 @@ class PoseLandmarker:
         else:
             estimates = self._estimate_people(rgb, dets)
         return self._result(estimates, rgb, mask=self._mask(estimates, w, h))
+
+    # ---- video mode ----------------------------------------------------------------------------
+    def _init_video_state(self) -> None:
+        self._tracker = Tracker(self.max_num_poses, self.min_tracking_confidence, self.smooth_landmarks)
+        self._mask_smoother = sm_stage.SegmentationSmoother()
+        self._last_timestamp_ms: float | None = None
+        self._video_size: tuple[int, int] | None = None
+        self._frame_counter = 0
+        #: Counters of the current video: frames processed and frames on which the detector ran.
+        self.video_stats = {"frames": 0, "detector_frames": 0}
+
+    def reset(self) -> None:
+        """Forget the tracked people, filters and last timestamp: the next frame starts a new video."""
+        self._init_video_state()
+
+    def _track(self, rgb: np.ndarray, t_s: float):
+        """One tracking step: (tracked poses, whether the detector ran)."""
+        tracker = self._tracker
+        ran = False
+        if tracker.needs_detection():
+            ran = True
+            h, w = rgb.shape[:2]
+            dets = self.detect(rgb)
+            tracker.start_tracks([self.roi_from_detection(dets, i, w, h) for i in range(len(dets))])
+        estimates = self.estimate(rgb, [t.roi for t in tracker.tracks])
+        return tracker.update(estimates, t_s), ran
+
+    def process_frame(self, frame: np.ndarray, timestamp_ms: float, *, frame_index: int | None = None) -> PoseResult:
+        """Landmarks of one video frame (RGB array) at ``timestamp_ms``, tracking the previous frames.
+
+        Timestamps are the frames' real presentation times in milliseconds and must increase
+        strictly from call to call (else ``TimestampError``; call ``reset()`` to start another
+        video). The detector runs only while nobody is tracked; the next frame's region comes
+        from this frame's smoothed auxiliary landmarks. Landmarks, visibility and world points
+        are smoothed when ``smooth_landmarks`` is on, the mask when ``smooth_segmentation`` is;
+        all filters of a person restart when the person is lost. ``result.ids`` are track ids
+        (a person lost and found again gets a new id); ``result.meta["detector"]`` says whether
+        the detector ran on this frame.
+        """
+        self._check_open()
+        try:
+            ts = float(timestamp_ms)
+        except (TypeError, ValueError):
+            raise TimestampError(f"timestamp_ms must be a number of milliseconds, got {timestamp_ms!r}") from None
+        if not np.isfinite(ts):
+            raise TimestampError(f"timestamp_ms must be finite, got {timestamp_ms!r}")
+        if self._last_timestamp_ms is not None and ts <= self._last_timestamp_ms:
+            raise TimestampError(
+                f"timestamp {ts:g} ms is not after the previous frame's {self._last_timestamp_ms:g} ms: "
+                "video-mode timestamps must increase strictly (call reset() to start a new video)")
+        rgb = self.load(frame) if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or \
+            frame.ndim != 3 or frame.shape[2] != 3 else frame
+        h, w = rgb.shape[:2]
+        if self._video_size is not None and self._video_size != (w, h):
+            log.info("frame size changed from %s to %s: tracking restarts", self._video_size, (w, h))
+            self._tracker.reset()
+            self._mask_smoother.reset()
+        self._video_size = (w, h)
+        self._last_timestamp_ms = ts
+        poses, ran = self._track(rgb, ts / 1000.0)
+        self.video_stats["frames"] += 1
+        self.video_stats["detector_frames"] += int(ran)
+        if frame_index is None:
+            frame_index = self._frame_counter
+        self._frame_counter = frame_index + 1
+        mask = self._mask([p.estimate for p in poses], w, h)
+        if mask is not None and poses and self.smooth_segmentation:
+            mask = self._mask_smoother.apply(mask)
+        elif not poses:
+            self._mask_smoother.reset()
+        return self._tracked_result(poses, rgb.shape, mask, frame_index, ts, ran)
+
+    def _tracked_result(self, poses, shape, mask, frame_index, ts, ran) -> PoseResult:
+        h, w = shape[:2]
+        k = self.num_output_landmarks
+        meta = {"model": self.model, "detector": ran}
+        if not poses:
+            return PoseResult.empty((w, h), k, mask=mask, frame_index=frame_index, timestamp_ms=ts, meta=meta)
+        return PoseResult(
+            landmarks=np.stack([p.smoothed.landmarks[:k] for p in poses]),
+            visibility=np.stack([p.smoothed.visibility[:k] for p in poses]),
+            presence=np.stack([p.estimate.presence[:k] for p in poses]),
+            world=np.stack([p.smoothed.world[:k] for p in poses]),
+            scores=np.array([p.estimate.score for p in poses]),
+            rois=np.stack([p.estimate.roi.as_array() for p in poses]),
+            ids=np.array([p.track_id for p in poses], np.int64),
+            image_size=(w, h), mask=mask, frame_index=frame_index, timestamp_ms=ts, meta=meta)
+
+    def process_video(self, source, *, offline_smoothing: bool = False, return_frames: bool = False,
+                      progress=None):
+        """Iterate over a video: one ``PoseResult`` per decoded frame, in order.
+
+        ``source`` is a file path, a camera index, a stream URL or an open ``io.video.VideoReader``
+        (whose ``errors`` then list the undecodable frames that were skipped: their indices are
+        missing from the results). Each result carries ``frame_index`` and ``timestamp_ms`` from
+        the container. Starts a new video (``reset()``) first. Decoding runs in a background
+        thread, overlapping inference.
+
+        ``offline_smoothing=True`` (files only) replaces the causal filters by the zero-lag
+        forward-backward smoother (``stages.smoothing.smooth_offline``) on every tracked
+        stretch: the whole file is analysed first (memory grows by about 2 KB per frame; no
+        masks are kept, so it cannot be combined with ``enable_segmentation``), then results are
+        yielded. If interrupted (KeyboardInterrupt) during the analysis, the frames done so far
+        are smoothed and yielded, then the interrupt is raised again.
+
+        ``return_frames=True`` yields ``(rgb_frame, result)`` pairs instead (with offline
+        smoothing the file is decoded a second time for them). ``progress``, if given, is called
+        with 1 after each frame is analysed (during the analysis pass with offline smoothing).
+        """
+        from ..io.video import VideoReader
+
+        own = not isinstance(source, VideoReader)
+        reader = VideoReader(source) if own else source
+        try:
+            if offline_smoothing:
+                if self.enable_segmentation:
+                    raise InputError("offline_smoothing keeps no segmentation masks: use a landmarker "
+                                     "without enable_segmentation, or causal smoothing")
+                if reader.is_stream:
+                    raise InputError(f"{reader.name}: offline smoothing needs a file (it reads the video to the end)")
+                yield from self._process_video_offline(reader, return_frames, progress)
+                return
+            self.reset()
+            for fr in reader:
+                res = self.process_frame(fr.image, fr.timestamp_ms, frame_index=fr.index)
+                if progress is not None:
+                    progress(1)
+                yield (fr.image, res) if return_frames else res
+        finally:
+            if own:
+                reader.close()
+
+    def _process_video_offline(self, reader, return_frames: bool, progress=None):
+        from ..io.video import VideoReader
+
+        self.reset()
+        saved = self.smooth_landmarks
+        self._tracker.smooth_landmarks = False  # pass 1: raw landmarks (aux points still smoothed)
+        frames = []   # per frame: (index, ts, [(track_id, landmarks, vis, presence, world, score, roi, scale)])
+        interrupted = None
+        try:
+            for fr in reader:
+                poses, ran = self._track(fr.image, fr.timestamp_ms / 1000.0)
+                self.video_stats["frames"] += 1
+                self.video_stats["detector_frames"] += int(ran)
+                people = []
+                for p in poses:
+                    e = p.estimate
+                    scale = sm_stage.object_scale(e.landmarks[33], e.landmarks[34])
+                    people.append((p.track_id, e.landmarks[:33].astype(np.float32), e.visibility[:33].astype(np.float32),
+                                   e.presence[:33].astype(np.float32), e.world.astype(np.float32), e.score,
+                                   e.roi.as_array(), scale, ran))
+                frames.append((fr.index, fr.timestamp_ms, fr.image.shape, people, ran))
+                if progress is not None:
+                    progress(1)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+            log.warning("interrupted after %d frames: smoothing and returning those", len(frames))
+        finally:
+            self._tracker.smooth_landmarks = saved
+        smoothed = self._smooth_tracks_offline(frames)
+        if return_frames:
+            by_index = {f[0]: i for i, f in enumerate(frames)}
+            last = frames[-1][0] if frames else -1
+            with VideoReader(reader.source, max_frames=last + 1, log_errors=False) as again:
+                for fr in again:
+                    if fr.index > last:
+                        break
+                    i = by_index.get(fr.index)
+                    if i is not None:
+                        yield fr.image, self._offline_result(frames[i], smoothed[i])
+        else:
+            for f, s in zip(frames, smoothed):
+                yield self._offline_result(f, s)
+        if interrupted is not None:
+            raise interrupted
+
+    def _smooth_tracks_offline(self, frames):
+        """Per frame, per person: (landmarks, visibility, world) after zero-lag smoothing."""
+        out = [[None] * len(f[3]) for f in frames]
+        runs: dict[int, list[tuple[int, int]]] = {}
+        for i, f in enumerate(frames):
+            for j, person in enumerate(f[3]):
+                runs.setdefault(person[0], []).append((i, j))
+        for tid, pos in runs.items():
+            people = [frames[i][3][j] for i, j in pos]
+            t = np.array([frames[i][1] for i, _ in pos]) / 1000.0
+            lm = np.stack([p[1] for p in people]).astype(np.float64)
+            vis = np.stack([p[2] for p in people]).astype(np.float64)
+            wo = np.stack([p[4] for p in people]).astype(np.float64)
+            if self.smooth_landmarks:
+                scales = np.array([1.0 / p[7] if p[7] >= sm_stage.MIN_OBJECT_SCALE else 0.0 for p in people])
+                lm = sm_stage.smooth_offline(lm, t, sm_stage.LANDMARK_FILTER, scales)
+                wo = sm_stage.smooth_offline(wo, t, sm_stage.WORLD_FILTER)
+                vis = sm_stage.smooth_offline_ema(vis)
+            for n, (i, j) in enumerate(pos):
+                out[i][j] = (lm[n], vis[n], wo[n])
+        return out
+
+    def _offline_result(self, frame, smoothed) -> PoseResult:
+        index, ts, shape, people, ran = frame
+        h, w = shape[:2]
+        k = self.num_output_landmarks
+        meta = {"model": self.model, "detector": ran, "offline_smoothing": True}
+        if not people:
+            return PoseResult.empty((w, h), k, frame_index=index, timestamp_ms=ts, meta=meta)
+        return PoseResult(
+            landmarks=np.stack([s[0][:k] for s in smoothed]), visibility=np.stack([s[1][:k] for s in smoothed]),
+            presence=np.stack([p[3][:k] for p in people]), world=np.stack([s[2][:k] for s in smoothed]),
+            scores=np.array([p[5] for p in people]), rois=np.stack([p[6] for p in people]),
+            ids=np.array([p[0] for p in people], np.int64), image_size=(w, h), frame_index=index,
+            timestamp_ms=ts, meta=meta)
 
     def _estimate_people(self, rgb: np.ndarray, dets: det_stage.Detections) -> list[lm_stage.PoseEstimate]:
         """Up to ``max_num_poses`` distinct people, in detection-score order.

@@ -1,0 +1,24 @@
+"""Runs inside the MediaPipe 0.10.14 environment: the legacy solution in video mode on a file.
+Usage: _mp_video.py MODEL_COMPLEXITY VIDEO ; prints JSON (frames, seconds, detections)."""
+import json
+import sys
+import time
+
+import cv2
+import mediapipe as mp
+
+complexity, path = int(sys.argv[1]), sys.argv[2]
+with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=complexity, smooth_landmarks=True) as pose:
+    warm = cv2.imread(path) if path.endswith(".jpg") else None
+    cap = cv2.VideoCapture(path)
+    n, found = 0, 0
+    t = time.perf_counter()
+    while True:
+        ok, frame = cap.read()            # decoding counts on both sides
+        if not ok:
+            break
+        res = pose.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        found += res.pose_landmarks is not None
+        n += 1
+    secs = time.perf_counter() - t
+print(json.dumps({"frames": n, "seconds": secs, "with_pose": found}))

@@ -50,7 +50,8 @@ def make_photos(folder: Path, n: int) -> list[Path]:
 
 def results_in(folder: Path) -> dict[str, dict]:
     return {p.relative_to(folder).as_posix(): json.loads(p.read_text())
-            for p in sorted(folder.rglob("*.json")) if p.name != "batch_report.json"}
+            for p in sorted(folder.rglob("*.json"))
+            if p.name != "batch_report.json" and not p.name.endswith(".angles.json")}
 
 
 def assert_same_results(a: Path, b: Path, tol: float = TOL_PX) -> None:
@@ -222,8 +223,8 @@ def test_up_to_date_check_follows_input_and_options(tmp_path):
 
 
 @needs_fixtures
-def test_images_and_videos_mixed(tmp_path):
-    from blazepose.apps.batch import run_batch
+def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
+    from blazepose.apps.batch import BatchOptions, run_batch
     from blazepose.io.images import read_image
 
     src = tmp_path / "in"
@@ -233,14 +234,34 @@ def test_images_and_videos_mixed(tmp_path):
     for i in range(4):
         vw.write(np.ascontiguousarray(np.roll(frame, 3 * i, axis=1)))
     vw.release()
-    r = run_batch([str(src)], tmp_path / "out", workers=1)
+    r = run_batch([str(src)], tmp_path / "out", BatchOptions(annotate=True, angles=True), workers=1)
     assert (len(r.done), len(r.failed)) == (2, 0), r.failed
+    out = tmp_path / "out"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "batch_report.json", "clip.mp4.angles.json", "clip.mp4.annotated.mp4", "clip.mp4.json", "sub",
+        "sub/photo_000.png.angles.json", "sub/photo_000.png.annotated.png", "sub/photo_000.png.json"]
+    cap = cv2.VideoCapture(str(out / "clip.mp4.annotated.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4 and int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 320
+    cap.release()
+    angles = json.loads((out / "clip.mp4.angles.json").read_text())
+    assert len(angles["frames"]) == 4 and "summary" in angles
+    knee = angles["frames"][0]["people"][0]["joints"]["left_knee"]["angle_2d"]
+    assert knee is not None and 0 <= knee <= 180
     doc = json.loads((tmp_path / "out" / "clip.mp4.json").read_text())
     assert doc["batch"]["kind"] == "video" and len(doc["frames"]) == 4
     assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2, 3]
     ts = [f["timestamp_ms"] for f in doc["frames"]]
     assert ts == sorted(ts) and ts[1] - ts[0] == pytest.approx(100.0, abs=1.0)
     assert all(len(f["people"]) == 1 for f in doc["frames"])
+    # the same landmarks as the video mode itself
+    from blazepose import PoseLandmarker
+    with PoseLandmarker("full") as pl:
+        ref = [r.landmarks[0] for r in pl.process_video(str(src / "clip.mp4"))]
+    got = [np.array([[lm["x"], lm["y"], lm["z"]] for lm in f["people"][0]["landmarks"]]) for f in doc["frames"]]
+    np.testing.assert_allclose(np.array(got), np.array(ref), atol=TOL_PX, rtol=0)
+    # asking for fewer extras later redoes nothing; asking for other options redoes
+    assert len(run_batch([str(src)], out, workers=1).skipped) == 2
+    assert len(run_batch([str(src)], out, BatchOptions(angles=True, min_visibility=0.3), workers=1).done) == 2
 
 
 # ---- Ray ---------------------------------------------------------------------------------------------

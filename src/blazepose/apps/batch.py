@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import glob
-import inspect
 import json
 import logging
 import multiprocessing
@@ -32,7 +31,7 @@ import os
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -78,15 +77,16 @@ class BatchOptions:
     batch_size: int = 1
 
     def fingerprint(self) -> dict:
-        """The options that change the result file (not how fast it is computed, not drawing)."""
+        """The options that change the result file (not its speed, not the extra outputs)."""
         d = asdict(self)
-        for k in ("batch_size", "annotate", "min_visibility"):
+        for k in ("batch_size", "annotate", "angles", "min_visibility"):
             d.pop(k)
         return d
 
-    def annotation(self) -> dict | None:
-        """The options of the annotated output, or None without --annotate."""
-        return {"min_visibility": self.min_visibility} if self.annotate else None
+    def extras(self) -> dict:
+        """The extra outputs asked for, with the options that shape them (None: not asked)."""
+        return {"annotated": {"min_visibility": self.min_visibility} if self.annotate else None,
+                "angles": {"min_visibility": self.min_visibility} if self.angles else None}
 
 
 @dataclass(frozen=True)
@@ -173,19 +173,22 @@ def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = No
 
 
 def output_paths(out: str | os.PathLike, item: BatchItem, options: BatchOptions) -> dict[str, Path]:
-    """The files one input produces under ``out``: ``result`` and, with --annotate, ``annotated``."""
+    """The files one input produces under ``out``: ``result``; with --annotate ``annotated``
+    (``NAME.annotated.png`` or ``.mp4``); with --angles ``angles`` (``NAME.angles.json``)."""
     base = Path(out) / item.rel
     paths = {"result": base.with_name(base.name + RESULT_SUFFIX)}
     if options.annotate:
         paths["annotated"] = base.with_name(base.name + (".annotated.png" if item.kind == "image"
                                                          else ".annotated.mp4"))
+    if options.angles:
+        paths["angles"] = base.with_name(base.name + ".angles.json")
     return paths
 
 
 def source_record(item: BatchItem, options: BatchOptions) -> dict:
     st = os.stat(item.source)
     return {"input": item.rel, "kind": item.kind, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-            "options": options.fingerprint(), "annotation": options.annotation()}
+            "options": options.fingerprint(), "extras": options.extras()}
 
 
 def read_batch_record(path: str | os.PathLike) -> dict | None:
@@ -221,9 +224,10 @@ def is_up_to_date(item: BatchItem, out: str | os.PathLike, options: BatchOptions
         return False
     if any(rec.get(k) != now[k] for k in ("input", "size", "mtime_ns", "options")):
         return False
-    if options.annotate:  # without --annotate, an earlier annotated output does not matter
-        return rec.get("annotation") == now["annotation"] and paths["annotated"].is_file()
-    return True
+    # an extra output asked for must have been made with the same options; one not asked for
+    # (an earlier run's annotated video, say) does not matter
+    done = rec.get("extras") or {}
+    return all(done.get(k) == v and paths[k].is_file() for k, v in now["extras"].items() if v is not None)
 
 
 # ---- the work, in a worker -------------------------------------------------------------------
@@ -240,45 +244,14 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _angles_fn(options: BatchOptions):
-    """``outputs.angles`` when --angles is asked for (None otherwise)."""
-    if not options.angles:
-        return None
-    from ..outputs import angles  # noqa: F401  (raises ImportError with a clear message below)
-
-    return angles
-
-
-def video_frames(landmarker, path: str) -> Iterator:
-    """``(rgb_frame, PoseResult)`` for every frame of a video, in order: the landmarker's video mode
-    (tracking, smoothing) when it has one."""
-    process_video = getattr(landmarker, "process_video", None)
-    if process_video is not None:
-        yield from process_video(path, return_frames=True)
-        return
-    # Fallback while the video mode is not there: every frame as a still image, container timestamps.
-    import cv2
-
-    cap = cv2.VideoCapture(path)
-    if not cap.isOpened():
-        raise VideoReadError(path, "cannot open as a video")
-    try:
-        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        i = 0
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            ts = cap.get(cv2.CAP_PROP_POS_MSEC)
-            if not ts and i and fps:
-                ts = i * 1000.0 / fps
-            rgb = np.ascontiguousarray(frame[..., ::-1])
-            yield rgb, replace(landmarker.process_image(rgb), frame_index=i, timestamp_ms=float(ts))
-            i += 1
-        if i == 0:
-            raise VideoReadError(path, "no frames could be decoded")
-    finally:
-        cap.release()
+def video_frames(landmarker, path: str, with_frames: bool) -> Iterator:
+    """``(rgb_frame or None, PoseResult)`` for every frame of a video, in order, in the
+    landmarker's video mode (tracking and smoothing, container timestamps)."""
+    if with_frames:
+        yield from landmarker.process_video(path, return_frames=True)
+    else:
+        for res in landmarker.process_video(path):
+            yield None, res
 
 
 class BatchWorker:
@@ -296,14 +269,11 @@ class BatchWorker:
             from ..api.landmarker import PoseLandmarker
 
             o = self.options
-            extra = {}
-            if "smooth_landmarks" in inspect.signature(PoseLandmarker).parameters:   # video mode
-                extra["smooth_landmarks"] = o.smooth_landmarks
             self._landmarker = PoseLandmarker(
                 o.model, min_detection_confidence=o.min_detection_confidence,
                 min_tracking_confidence=o.min_tracking_confidence, upper_body_only=o.upper_body_only,
                 max_num_poses=o.max_poses, detection_tiles=o.detection_tiles,
-                num_threads=self.num_threads, **extra)
+                smooth_landmarks=o.smooth_landmarks, num_threads=self.num_threads)
         return self._landmarker
 
     def close(self) -> None:
@@ -356,17 +326,18 @@ class BatchWorker:
         cpu = round((time.process_time() - cpu0) / max(1, len(items)), 4)
         return [{**outcomes[i], "cpu_seconds": cpu} for i in range(len(items))]
 
-    # outputs
-    def _frame_dict(self, res, angles) -> dict:
-        d = res.to_dict()
-        if angles is not None:
-            d["angles"] = angles.joint_angles_dict(res) if hasattr(angles, "joint_angles_dict") else None
-        return d
-
+    # outputs: each written under its .partial name, renamed when complete; the result file last
     def _meta(self, record: dict) -> dict:
         from ..outputs.export import header
 
         return {"batch": record, **header(self.options.model, source=record["input"])}
+
+    def _angles_writer(self, paths: dict, record: dict):
+        from ..outputs.angles import AnglesWriter
+        from ..outputs.export import header
+
+        return AnglesWriter(_partial(paths["angles"]), header(self.options.model, source=record["input"]),
+                            min_visibility=self.options.min_visibility)
 
     def _write_image(self, item: BatchItem, record: dict, rgb, res) -> None:
         from ..outputs.export import JsonWriter
@@ -382,9 +353,13 @@ class BatchWorker:
             if not ok:
                 raise BlazePoseError(f"{item.source}: cannot encode the annotated image")
             _write_bytes_atomic(paths["annotated"], buf.tobytes())
+        if "angles" in paths:
+            with self._angles_writer(paths, record) as aw:
+                aw.write(res, frame=0)
+            os.replace(_partial(paths["angles"]), paths["angles"])
         tmp = _partial(paths["result"])
         with JsonWriter(tmp, self._meta(record)) as w:
-            w.write(self._frame_dict(res, _angles_fn(self.options)))
+            w.write(res)
         os.replace(tmp, paths["result"])
 
     def _video(self, item: BatchItem, record: dict) -> int:
@@ -392,28 +367,35 @@ class BatchWorker:
         from ..outputs.export import JsonWriter
 
         paths = output_paths(self.out, item, self.options)
-        angles = _angles_fn(self.options)
-        ann_tmp = _partial(paths["annotated"]) if "annotated" in paths else None
         tmp = _partial(paths["result"])
-        vw = None
+        extra_tmps = [_partial(paths[k]) for k in ("annotated", "angles") if k in paths]
+        vw = aw = None
         n = 0
         try:
             with JsonWriter(tmp, self._meta(record)) as w:
-                for rgb, res in video_frames(self.landmarker, item.source):
-                    if ann_tmp is not None:
+                if "angles" in paths:
+                    aw = self._angles_writer(paths, record)
+                for rgb, res in video_frames(self.landmarker, item.source, "annotated" in paths):
+                    if "annotated" in paths:
                         if vw is None:
-                            vw = _VideoOut(ann_tmp, item.source, rgb.shape[1], rgb.shape[0])
+                            vw = _VideoOut(_partial(paths["annotated"]), item.source, rgb.shape[1], rgb.shape[0])
                         vw.write(draw_pose(rgb, res, min_visibility=self.options.min_visibility))
-                    w.write(self._frame_dict(res, angles))
+                    if aw is not None:
+                        aw.write(res)
+                    w.write(res)
                     n += 1
-            if vw is not None:
-                vw.close()
-                os.replace(ann_tmp, paths["annotated"])
+            if n == 0:
+                raise VideoReadError(item.source, "no frame could be decoded")
+            for k, writer in (("annotated", vw), ("angles", aw)):
+                if writer is not None:
+                    writer.close()
+                    os.replace(_partial(paths[k]), paths[k])
         except BaseException as exc:
-            if vw is not None:
-                vw.close()
-            if ann_tmp is not None:
-                ann_tmp.unlink(missing_ok=True)
+            for writer in (vw, aw):
+                if writer is not None:
+                    writer.close()
+            for t in extra_tmps:
+                t.unlink(missing_ok=True)
             if n and isinstance(exc, BlazePoseError):
                 # keep what was computed: the .partial JSON is valid and holds every frame so far
                 raise InputError(f"{exc} (after {n} frames; those are kept in {tmp})") from exc
@@ -681,11 +663,6 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
     """Process every input into ``out``; return (and write) the report. Never raises for a bad input."""
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
-    if options.angles:
-        try:
-            _angles_fn(options)
-        except ImportError:
-            raise BlazePoseError("--angles needs blazepose.outputs.angles, which this version lacks") from None
     t0 = time.perf_counter()
     out = os.path.abspath(out)
     Path(out).mkdir(parents=True, exist_ok=True)
@@ -696,7 +673,7 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
         workers = max(1, cores // threads)
     items, missing = collect_inputs(inputs, exclude=out)
     report = BatchReport(out, engine, workers, threads,
-                         {**options.fingerprint(), "annotation": options.annotation()})
+                         {**options.fingerprint(), "extras": options.extras()})
     report.failed += missing
     todo = []
     for it in items:
@@ -758,9 +735,10 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="results folder (mirrors the inputs' tree)")
     add_model_options(p)
     p.add_argument("--annotate", action="store_true", help="also write annotated images / videos")
-    p.add_argument("--angles", action="store_true", help="add joint angles to every frame")
+    p.add_argument("--angles", action="store_true",
+                   help="also write joint angles per frame with a range-of-motion summary (NAME.angles.json)")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
-                   help="drawing only: hide landmarks less visible than this (default 0.5)")
+                   help="drawing and angle summaries only: ignore landmarks less visible than this (default 0.5)")
     p.add_argument("--no-smooth-landmarks", action="store_true", help="videos: no landmark smoothing")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core; Ray: the cluster's CPUs)")

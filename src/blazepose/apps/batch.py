@@ -3,14 +3,16 @@
 Inputs are files, folders (searched recursively for image and video files) and glob patterns.
 Each input gets one JSON result file in a folder tree under ``--out`` that mirrors the inputs'
 tree below their common folder: ``photos/a/b.jpg`` → ``OUT/a/b.jpg.json`` (plus
-``b.jpg.annotated.png`` with ``--annotate``, ``.annotated.mp4`` for a video). The JSON is the
-streaming format of ``outputs.export.JsonWriter`` (one frame for a photo, one per frame for a
-video) with a leading ``"batch"`` record: the input's relative path, size and mtime and the
-options that shape the output.
+``b.jpg.annotated.png`` with ``--annotate``, ``.annotated.mp4`` for a video, and
+``b.jpg.angles.json`` with ``--angles``: ``outputs.angles.AnglesWriter``'s joint angles and
+range-of-motion summary). The JSON is the streaming format of ``outputs.export.JsonWriter`` (one
+frame for a photo; one per frame for a video, in video mode: tracking and smoothing) with a
+leading ``"batch"`` record: the input's relative path, size and mtime, and the options that shape
+the outputs.
 
 Safety and resuming: every output is written under a ``.partial`` name and renamed only once
 complete, so a file with its final name is always whole. A re-run skips an input whose result file
-exists with the same input size, mtime and options (and whose annotated output exists when asked).
+exists with the same input size, mtime and options (and whose extra outputs exist when asked).
 A bad input is reported and skipped; it never stops the batch. The summary (done, skipped, failed
 with reasons) is printed and written to ``OUT/batch_report.json``.
 

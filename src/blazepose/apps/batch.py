@@ -736,6 +736,10 @@ def register(subparsers) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (recursive) or glob patterns")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder (mirrors the inputs' tree)")
     add_model_options(p)
+    for action in p._actions:   # the shared option means threads per worker here
+        if action.dest == "num_threads":
+            action.help = ("engine threads per worker (default: cores / workers; "
+                           "1 with the default one worker per core)")
     p.add_argument("--annotate", action="store_true", help="also write annotated images / videos")
     p.add_argument("--angles", action="store_true",
                    help="also write joint angles per frame with a range-of-motion summary (NAME.angles.json)")
@@ -745,7 +749,7 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core; Ray: the cluster's CPUs)")
     p.add_argument("--batch-size", type=int, default=1, metavar="N",
-                   help="images per landmark-model call in a worker (default 1: fastest on CPU)")
+                   help="images per landmark-model call in a worker (default 1)")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local process pool (default) or Ray")
     p.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start a local Ray)")

@@ -48,9 +48,10 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".m
 REPORT_NAME = "batch_report.json"
 RESULT_SUFFIX = ".json"
 PARTIAL = ".partial"
-#: The split of cores measured fastest on a 2-core machine (benchmarks/batch_throughput.py):
-#: one worker process per core, one engine thread each.
+#: The split measured fastest on a 2-core machine (benchmarks/batch_throughput.py, README): one
+#: worker process per core, one engine thread each, the landmark model on 4 images per call.
 DEFAULT_THREADS_PER_WORKER = 1
+DEFAULT_BATCH_SIZE = 4
 _BATCH_PREFIX = '{"batch": '
 
 
@@ -76,7 +77,7 @@ class BatchOptions:
     annotate: bool = False
     angles: bool = False
     min_visibility: float = 0.5
-    batch_size: int = 1
+    batch_size: int = DEFAULT_BATCH_SIZE
 
     def fingerprint(self) -> dict:
         """The options that change the result file (not its speed, not the extra outputs)."""
@@ -668,21 +669,25 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
     t0 = time.perf_counter()
     out = os.path.abspath(out)
     Path(out).mkdir(parents=True, exist_ok=True)
-    cores = usable_cores()
-    if threads is None:
-        threads = DEFAULT_THREADS_PER_WORKER if workers is None else max(1, cores // max(1, workers))
-    if workers is None and engine == "local":
-        workers = max(1, cores // threads)
     items, missing = collect_inputs(inputs, exclude=out)
+    todo, skipped = [], []
+    for it in items:
+        if not force and is_up_to_date(it, out, options):
+            skipped.append({"input": it.source, "rel": it.rel})
+        else:
+            todo.append(it)
+    chunks = _chunks(todo, max(1, options.batch_size))
+    cores = usable_cores()
+    if engine == "local":   # never more workers than tasks; the cores left go to engine threads
+        if workers is None:
+            workers = max(1, cores // (threads or DEFAULT_THREADS_PER_WORKER))
+        workers = max(1, min(workers, len(chunks)))
+    if threads is None:
+        threads = max(1, cores // workers) if workers else DEFAULT_THREADS_PER_WORKER
     report = BatchReport(out, engine, workers, threads,
                          {**options.fingerprint(), "extras": options.extras()})
     report.failed += missing
-    todo = []
-    for it in items:
-        if not force and is_up_to_date(it, out, options):
-            report.skipped.append({"input": it.source, "rel": it.rel})
-        else:
-            todo.append(it)
+    report.skipped += skipped
     log.info("%d inputs: %d up to date, %d to process", len(items), len(report.skipped), len(todo))
     prog = Progress(len(todo), progress_stream)
 
@@ -691,13 +696,12 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
             {k: v for k, v in o.items() if k != "status"})
         prog.update(o)
 
-    chunks = _chunks(todo, max(1, options.batch_size))
     try:
         if todo:
             if engine == "ray":
                 run_ray(chunks, options, out, workers, threads, on_outcome, address)
             else:
-                run_local(chunks, options, out, min(workers, len(chunks)), threads, on_outcome)
+                run_local(chunks, options, out, workers, threads, on_outcome)
     except KeyboardInterrupt:
         report.interrupted = True
         raise
@@ -748,8 +752,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-smooth-landmarks", action="store_true", help="videos: no landmark smoothing")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default: one per core; Ray: the cluster's CPUs)")
-    p.add_argument("--batch-size", type=int, default=1, metavar="N",
-                   help="images per landmark-model call in a worker (default 1)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"images per landmark-model call in a worker (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--engine", choices=["local", "ray"], default="local",
                    help="local process pool (default) or Ray")
     p.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start a local Ray)")

@@ -50,7 +50,23 @@ def header(model: str | None, **extra: Any) -> dict[str, Any]:
             "coordinates": COORDINATES, **extra}
 
 
-class JsonWriter:
+class _Writer:
+    """Context-manager plumbing shared by the streaming writers (``close`` is idempotent)."""
+
+    _f = None
+
+    def close(self) -> None:
+        if self._f is not None and not self._f.closed:
+            self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class JsonWriter(_Writer):
     """A JSON document of frames that stays valid after every ``write``."""
 
     _TAIL = b"\n]}\n"
@@ -83,12 +99,6 @@ class JsonWriter:
             self._f.write(b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
         self._f.close()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 def csv_rows(result: PoseResult, frame: int | None = None):
     """The long-format CSV rows of one result (values from ``to_dict``)."""
@@ -100,7 +110,7 @@ def csv_rows(result: PoseResult, frame: int | None = None):
                    lm["visibility"], lm["presence"], lm.get("world_x"), lm.get("world_y"), lm.get("world_z")]
 
 
-class CsvWriter:
+class CsvWriter(_Writer):
     """Long-format CSV with the fixed ``CSV_HEADER``, flushed after every frame."""
 
     def __init__(self, path: str | os.PathLike):
@@ -116,15 +126,6 @@ class CsvWriter:
             self._w.writerow(["" if v is None else v for v in row])
         self._f.flush()
 
-    def close(self) -> None:
-        if not self._f.closed:
-            self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ---- COCO keypoint results ----------------------------------------------------------------------
@@ -155,7 +156,7 @@ def coco_results(results: Iterable[PoseResult], image_ids: Iterable[int | str] |
     return [e for r, i in zip(results, ids) for e in coco_entries(r, i)]
 
 
-class CocoWriter:
+class CocoWriter(_Writer):
     """COCO keypoint results (a JSON list), valid after every ``write``."""
 
     _TAIL = b"\n]\n"
@@ -181,19 +182,10 @@ class CocoWriter:
         self._f.write((b",\n" if self._f.tell() > 1 else b"\n") + body.encode() + self._TAIL)
         self._f.flush()
 
-    def close(self) -> None:
-        if not self._f.closed:
-            self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ---- NumPy --------------------------------------------------------------------------------------
-class NpzWriter:
+class NpzWriter(_Writer):
     """Frames stacked into NumPy arrays, saved (compressed) to ``path`` on ``close``.
 
     F frames, P = the most people in any frame, K landmarks (33, or 25 upper-body). Frames with
@@ -259,12 +251,6 @@ class NpzWriter:
             return
         self._closed = True
         np.savez_compressed(self.path, **self.arrays())
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # ---- one call -----------------------------------------------------------------------------------

@@ -202,11 +202,13 @@ def read_batch_record(path: str | os.PathLike) -> dict | None:
             f.seek(0, os.SEEK_END)
             if f.tell() < 8:
                 return None
-            f.seek(-4, os.SEEK_END)
+            f.seek(-8, os.SEEK_END)
             tail = f.read()
     except OSError:
         return None
-    if not head.startswith(_BATCH_PREFIX) or tail != b"\n]}\n":
+    # a whole document (this tool only ever renames complete files; this guards against a copy
+    # cut short): it starts with our record and ends by closing its top-level object
+    if not head.startswith(_BATCH_PREFIX) or not tail.rstrip().endswith(b"]}"):
         return None
     try:
         record, _ = json.JSONDecoder().raw_decode(head, len(_BATCH_PREFIX))

@@ -207,8 +207,9 @@ def read_batch_record(path: str | os.PathLike) -> dict | None:
     except OSError:
         return None
     # a whole document (this tool only ever renames complete files; this guards against a copy
-    # cut short): it starts with our record and ends by closing its top-level object
-    if not head.startswith(_BATCH_PREFIX) or not tail.rstrip().endswith(b"]}"):
+    # cut short): it starts with our record and ends by closing the frame list and the document
+    # on a line of their own (frames are one line each, so a cut inside a frame never does)
+    if not head.startswith(_BATCH_PREFIX) or not tail.rstrip().endswith(b"\n]}"):
         return None
     try:
         record, _ = json.JSONDecoder().raw_decode(head, len(_BATCH_PREFIX))

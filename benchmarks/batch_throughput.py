@@ -15,7 +15,7 @@ Measured in the same run, on the same files, full model (or ``--model``):
 The rate of each configuration is the best of ``--rounds`` interleaved passes (other work on the
 machine only ever slows a pass down); CPU ms/image (the least over the passes, workers included)
 tells which split wastes least when the cores are shared with other work (for worker processes:
-the CPU time they report for their work, without their start-up).
+the CPU time they report, model loading included, interpreter start-up left out).
 
     .venv/bin/python benchmarks/batch_throughput.py [--images 240] [--model full] [--quick]
 """

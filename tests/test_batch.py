@@ -280,3 +280,23 @@ def test_ray_engine_equals_local_engine(tmp_path):
     assert_same_results(tmp_path / "local", tmp_path / "ray")
     again = run_batch([str(src)], tmp_path / "ray", engine="ray", workers=2, threads=1)   # resumes alike
     assert (len(again.done), len(again.skipped), len(again.failed)) == (0, 5, 1)
+
+
+def test_progress_bar_only_on_a_terminal():
+    import io
+
+    from blazepose.apps.batch import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term, pipe = Terminal(), io.StringIO()
+    for stream in (term, pipe):
+        bar = Progress(3, stream)
+        for status in ("done", "failed", "done"):
+            bar.update({"status": status})
+        bar.close()
+    assert pipe.getvalue() == ""
+    last = term.getvalue().rstrip("\n").split("\r")[-1]
+    assert last.startswith("[" + "#" * 30 + "] 3/3") and "(1 failed)" in last

@@ -52,6 +52,9 @@ PARTIAL = ".partial"
 #: worker process per core, one engine thread each, the landmark model on 4 images per call.
 DEFAULT_THREADS_PER_WORKER = 1
 DEFAULT_BATCH_SIZE = 4
+#: Below this much work (images, a video counting as 100), starting worker processes (about half
+#: a second each) costs more than it gains: one in-process worker with every core's threads.
+SMALL_BATCH = 64
 _BATCH_PREFIX = '{"batch": '
 
 
@@ -683,7 +686,8 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
     cores = usable_cores()
     if engine == "local":   # never more workers than tasks; the cores left go to engine threads
         if workers is None:
-            workers = max(1, cores // (threads or DEFAULT_THREADS_PER_WORKER))
+            work = sum(100 if it.kind == "video" else 1 for it in todo)
+            workers = 1 if work < SMALL_BATCH else max(1, cores // (threads or DEFAULT_THREADS_PER_WORKER))
         workers = max(1, min(workers, len(chunks)))
     if threads is None:
         threads = max(1, cores // workers) if workers else DEFAULT_THREADS_PER_WORKER

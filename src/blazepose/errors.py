@@ -42,3 +42,7 @@ class ModelNotFoundError(ModelError, FileNotFoundError):
 
 class ChecksumError(ModelError):
     """A model file's sha256 or size does not match the registry."""
+
+
+class MissingDependencyError(BlazePoseError, ImportError):
+    """An optional feature needs a package that is not installed; the message says which extra."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -61,6 +62,31 @@ def _out_path(target: str, src: Path, many: bool, suffix: str) -> Path:
     return t
 
 
+@contextlib.contextmanager
+def _image_outputs(args):
+    """--csv, --angles and --plot of ``image``: frame = the image's position on the command line."""
+    from ..outputs.angles import AnglesWriter
+    from ..outputs.export import CsvWriter
+
+    with contextlib.ExitStack() as stack:
+        if args.plot:
+            from ..outputs.plot import plot_image_angles, require_matplotlib
+
+            require_matplotlib()
+        csv_w = stack.enter_context(CsvWriter(args.csv)) if args.csv else None
+        ang_w = stack.enter_context(AnglesWriter(args.angles, header(args.model))) if args.angles else None
+
+        def write(index, path, rgb, res, plot_path):
+            if csv_w:
+                csv_w.write(res, index)
+            if ang_w:
+                ang_w.write(res, index)
+            if plot_path:
+                plot_image_angles(rgb, res, plot_path, min_visibility=args.min_visibility)
+
+        yield write
+
+
 def cmd_image(args) -> int:
     import cv2
 
@@ -69,8 +95,9 @@ def cmd_image(args) -> int:
     paths = [Path(p) for p in args.paths]
     many = len(paths) > 1
     results, failed = [], []
-    with landmarker_from_args(args, enable_segmentation=bool(args.mask)) as pl:
-        for path in paths:
+    with landmarker_from_args(args, enable_segmentation=bool(args.mask)) as pl, \
+            _image_outputs(args) as extra:
+        for index, path in enumerate(paths):
             try:
                 rgb = pl.load(path)
                 res = pl.process_image(rgb)
@@ -79,6 +106,7 @@ def cmd_image(args) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 continue
             results.append({"file": str(path), **res.to_dict()})
+            extra(index, path, rgb, res, _out_path(args.plot, path, many, ".angles.png") if args.plot else None)
             if args.annotate:
                 out = _out_path(args.annotate, path, many, ".annotated.png")
                 img = draw_pose(rgb, res, min_visibility=args.min_visibility, draw_rois=args.draw_roi)
@@ -130,7 +158,7 @@ def cmd_models(args) -> int:
 
 
 #: Other modules add subcommands here: each is ``register(subparsers)``.
-EXTENSIONS: list[str] = ["blazepose.apps.video_cli"]
+EXTENSIONS: list[str] = ["blazepose.apps.video_cli", "blazepose.apps.web"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drawing only: hide landmarks less visible than this (default 0.5)")
     p.add_argument("--draw-roi", action="store_true", help="draw the model's region of interest")
     p.add_argument("--compact", action="store_true", help="JSON on one line")
+    p.add_argument("--csv", metavar="FILE", help="landmarks as long-format CSV (frame = image position)")
+    p.add_argument("--angles", metavar="FILE", help="joint angles, .csv or .json (with a range-of-motion summary)")
+    p.add_argument("--plot", metavar="OUT.png",
+                   help="annotated image with joint angles (a folder when several images; needs matplotlib)")
     p.set_defaults(func=cmd_image)
 
     p = sub.add_parser("models", help="list, fetch, locate or verify the model files")

@@ -1,4 +1,6 @@
-"""``blazepose video IN [-o annotated.mp4] [--json F] [--csv F]``: landmarks of every frame.
+"""``blazepose video IN [-o annotated.mp4] [--json F] [--csv F] [--angles F] [--plot P.png] [--reps EXERCISE]``.
+
+Landmarks of every frame; joint angles, their plot and a repetition count (``apps/analysis.py``).
 
 Outputs stream to disk as frames are processed (JSON and CSV stay valid after every frame, the
 annotated video is finalised on Ctrl-C), so an interrupted run keeps every frame already done.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import sys
 import time
 
+from .analysis import VideoAnalysis, add_video_analysis_options
 from .cli import add_model_options, landmarker_from_args
 
 
@@ -63,8 +66,9 @@ def cmd_video(args) -> int:
     from ..outputs.export import CsvWriter, JsonWriter, header
     from ..outputs.video import AnnotatedVideoWriter
 
-    if not (args.output or args.json or args.csv):
-        print("error: nothing to write: give -o OUT.mp4, --json FILE and/or --csv FILE", file=sys.stderr)
+    if not (args.output or args.json or args.csv or args.angles or args.plot or args.reps):
+        print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --angles FILE, "
+              "--plot OUT.png and/or --reps EXERCISE", file=sys.stderr)
         return 2
     smoothing = "off" if args.no_smoothing else ("offline" if args.offline_smoothing else "causal")
     reader = VideoReader(args.input, max_frames=args.max_frames)
@@ -73,6 +77,7 @@ def cmd_video(args) -> int:
         total = min(total, args.max_frames) if total else args.max_frames
     progress = Progress(total, enabled=sys.stderr.isatty() and not args.no_progress)
     writers = []
+    analysis = None
     skipped_reported = 0
     n_done = 0
     try:
@@ -93,6 +98,7 @@ def cmd_video(args) -> int:
                                        color_by_id=True if args.max_poses > 1 else None)
                   if args.output else None)
             writers = [w for w in (vw, jw, cw) if w is not None]
+            analysis = VideoAnalysis(args, meta)
 
             def report_skipped(upto: int | None) -> None:
                 nonlocal skipped_reported
@@ -118,6 +124,7 @@ def cmd_video(args) -> int:
                     jw.write(res)
                 if cw:
                     cw.write(res)
+                analysis.write(res)
                 n_done += 1
             report_skipped(None)
             stats = dict(pl.video_stats)
@@ -125,6 +132,8 @@ def cmd_video(args) -> int:
         progress.close()
         for w in writers:
             w.close()
+        if analysis:
+            analysis.close()
         reader.close()
     n_err = len(reader.errors)
     print(f"{n_done} frames processed ({stats['detector_frames']} with the detector), "
@@ -151,6 +160,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate)")
     p.add_argument("--json", metavar="FILE", help="landmarks of every frame as one JSON document")
     p.add_argument("--csv", metavar="FILE", help="landmarks of every frame, long-format CSV")
+    add_video_analysis_options(p)
     add_model_options(p)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--offline-smoothing", action="store_true",

@@ -5,7 +5,18 @@ interrupted run (Ctrl-C, a crash) leaves readable files with every frame already
 - JSON: one document ``{header..., "frames": [...]}``; after each frame the closing brackets are
   written and the file flushed; the next frame overwrites those brackets.
 - CSV: long format, one row per person and landmark, fixed header, flushed per frame.
-Missing values are empty (CSV) or null (JSON), never 0.
+- COCO keypoint results: a JSON list, one entry per person, valid after every frame too.
+- NumPy ``.npz``: frames stacked into arrays (shapes in ``NpzWriter``), written on ``close``
+  (a ``with`` block closes it on errors too, so frames already processed are kept).
+Missing values are empty (CSV), null (JSON) or NaN (``.npz``), never 0.
+
+Rounding (``ROUNDING`` in ``api/result.py``, shared with ``PoseResult.to_dict``): pixels
+(x, y, z, ROI) to 0.001, normalized coordinates and ROI rotation to 1e-6, probabilities
+(visibility, presence, score) to 1e-5, world metres to 1e-5. ``.npz`` files are not rounded:
+they hold the float64 values as computed.
+
+``export(results, path)`` picks the format from the file name: ``.json``, ``.csv``,
+``.coco.json`` (COCO keypoint results) or ``.npz``.
 """
 from __future__ import annotations
 
@@ -13,9 +24,13 @@ import csv
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+import numpy as np
 
 from ..api.result import PoseResult
+from ..errors import InputError
+from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES
 
 SCHEMA_VERSION = 1
 CSV_HEADER = ("frame", "timestamp_ms", "person", "landmark", "landmark_name", "x", "y", "z",
@@ -35,7 +50,23 @@ def header(model: str | None, **extra: Any) -> dict[str, Any]:
             "coordinates": COORDINATES, **extra}
 
 
-class JsonWriter:
+class _Writer:
+    """Context-manager plumbing shared by the streaming writers (``close`` is idempotent)."""
+
+    _f = None
+
+    def close(self) -> None:
+        if self._f is not None and not self._f.closed:
+            self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class JsonWriter(_Writer):
     """A JSON document of frames that stays valid after every ``write``."""
 
     _TAIL = b"\n]}\n"
@@ -58,15 +89,15 @@ class JsonWriter:
         self._f.flush()
         self._n += 1
 
-    def close(self) -> None:
-        if not self._f.closed:
-            self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def close(self, footer: dict[str, Any] | None = None) -> None:
+        """Close the file; ``footer`` keys (e.g. a summary) are added after ``"frames"``."""
+        if self._f.closed:
+            return
+        if footer:
+            self._f.seek(-len(self._TAIL), os.SEEK_END)
+            self._f.truncate()
+            self._f.write(b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
+        self._f.close()
 
 
 def csv_rows(result: PoseResult, frame: int | None = None):
@@ -79,7 +110,7 @@ def csv_rows(result: PoseResult, frame: int | None = None):
                    lm["visibility"], lm["presence"], lm.get("world_x"), lm.get("world_y"), lm.get("world_z")]
 
 
-class CsvWriter:
+class CsvWriter(_Writer):
     """Long-format CSV with the fixed ``CSV_HEADER``, flushed after every frame."""
 
     def __init__(self, path: str | os.PathLike):
@@ -95,12 +126,176 @@ class CsvWriter:
             self._w.writerow(["" if v is None else v for v in row])
         self._f.flush()
 
+
+
+# ---- COCO keypoint results ----------------------------------------------------------------------
+def coco_entries(result: PoseResult, image_id: int | str) -> list[dict[str, Any]]:
+    """COCO keypoint results of one image: one ``{image_id, category_id: 1, keypoints, score}``
+    per person; ``keypoints`` are 17 × [x, y, v] with x, y in pixels (rounded like ``to_dict``)
+    and v the landmark's visibility probability; ``score`` is the pose-presence score.
+    A keypoint the result lacks (legs of an upper-body result) is [null, null, null]."""
+    d = result.to_dict(include_world=False)
+    out = []
+    for person in d["people"]:
+        lms = person["landmarks"]
+        kps: list = []
+        for src in COCO17_FROM_BLAZEPOSE:
+            kps += [lms[src]["x"], lms[src]["y"], lms[src]["visibility"]] if src < len(lms) else [None] * 3
+        out.append({"image_id": image_id, "category_id": 1, "keypoints": kps, "score": person["score"]})
+    return out
+
+
+def coco_results(results: Iterable[PoseResult], image_ids: Iterable[int | str] | None = None) -> list[dict]:
+    """COCO keypoint results of several images; ids default to each result's frame index, else
+    its position."""
+    results = list(results)
+    ids = list(image_ids) if image_ids is not None else [
+        r.frame_index if r.frame_index is not None else i for i, r in enumerate(results)]
+    if len(ids) != len(results):
+        raise InputError(f"coco_results: {len(results)} results but {len(ids)} image ids")
+    return [e for r, i in zip(results, ids) for e in coco_entries(r, i)]
+
+
+class CocoWriter(_Writer):
+    """COCO keypoint results (a JSON list), valid after every ``write``."""
+
+    _TAIL = b"\n]\n"
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.path, "wb")
+        self._f.write(b"[" + self._TAIL)
+        self._f.flush()
+        self._n = 0
+
+    def write(self, result: PoseResult, image_id: int | str | None = None) -> None:
+        if image_id is None:
+            image_id = result.frame_index if result.frame_index is not None else self._n
+        entries = coco_entries(result, image_id)
+        self._n += 1
+        if not entries:
+            return
+        self._f.seek(-len(self._TAIL), os.SEEK_END)
+        self._f.truncate()
+        body = ",\n".join(json.dumps(e) for e in entries)
+        self._f.write((b",\n" if self._f.tell() > 1 else b"\n") + body.encode() + self._TAIL)
+        self._f.flush()
+
+
+
+# ---- NumPy --------------------------------------------------------------------------------------
+class NpzWriter(_Writer):
+    """Frames stacked into NumPy arrays, saved (compressed) to ``path`` on ``close``.
+
+    F frames, P = the most people in any frame, K landmarks (33, or 25 upper-body). Frames with
+    fewer people are padded with NaN (ids with -1). Values are float64 as computed, not rounded.
+
+    ====================  ==============  ===================================================
+    key                   shape, dtype    meaning
+    ====================  ==============  ===================================================
+    ``frame_index``       (F,) int64      the result's frame index, else its position
+    ``timestamp_ms``      (F,) float64    NaN when the result has none (still images)
+    ``image_size``        (F, 2) int64    width, height
+    ``num_people``        (F,) int64      people found in the frame
+    ``ids``               (F, P) int64    track ids, -1 padding
+    ``landmarks``         (F, P, K, 3)    x, y pixels, z in the scale of x
+    ``visibility``        (F, P, K)       probability
+    ``presence``          (F, P, K)       probability
+    ``world``             (F, P, K, 3)    metres, origin between the hips
+    ``scores``            (F, P)          pose-presence probability
+    ``rois``              (F, P, 5)       cx, cy, width, height (pixels), rotation (radians)
+    ``landmark_names``    (K,) str        snake_case names
+    ``meta``              () str          the JSON header (schema, version, model, conventions)
+    ====================  ==============  ===================================================
+    """
+
+    def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.meta = meta if meta is not None else header(None)
+        self._frames: list[tuple[int, PoseResult]] = []
+        self._closed = False
+
+    def write(self, result: PoseResult, frame: int | None = None) -> None:
+        if self._frames and result.num_landmarks != self._frames[0][1].num_landmarks:
+            raise InputError(f"{self.path}: every frame must have the same number of landmarks "
+                             f"({self._frames[0][1].num_landmarks}), got {result.num_landmarks}")
+        if frame is None:
+            frame = result.frame_index if result.frame_index is not None else len(self._frames)
+        self._frames.append((int(frame), result))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        f = len(self._frames)
+        k = self._frames[0][1].num_landmarks if f else len(LANDMARK_NAMES)
+        p = max((len(r) for _, r in self._frames), default=0)
+        out = {"frame_index": np.array([i for i, _ in self._frames], np.int64),
+               "timestamp_ms": np.array([np.nan if r.timestamp_ms is None else r.timestamp_ms
+                                         for _, r in self._frames], np.float64),
+               "image_size": np.array([r.image_size for _, r in self._frames], np.int64).reshape(f, 2),
+               "num_people": np.array([len(r) for _, r in self._frames], np.int64),
+               "ids": np.full((f, p), -1, np.int64),
+               "landmarks": np.full((f, p, k, 3), np.nan), "visibility": np.full((f, p, k), np.nan),
+               "presence": np.full((f, p, k), np.nan), "world": np.full((f, p, k, 3), np.nan),
+               "scores": np.full((f, p), np.nan), "rois": np.full((f, p, 5), np.nan)}
+        for t, (_, r) in enumerate(self._frames):
+            n = len(r)
+            for key in ("ids", "landmarks", "visibility", "presence", "world", "scores", "rois"):
+                out[key][t, :n] = getattr(r, key)
+        out["landmark_names"] = np.array(LANDMARK_NAMES[:k])
+        out["meta"] = np.array(json.dumps(self.meta))
+        return out
+
     def close(self) -> None:
-        if not self._f.closed:
-            self._f.close()
+        if self._closed:
+            return
+        self._closed = True
+        np.savez_compressed(self.path, **self.arrays())
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+# ---- one call -----------------------------------------------------------------------------------
+FORMATS = ("json", "csv", "coco", "npz")
+
+
+def format_from_path(path: str | os.PathLike) -> str:
+    """``.coco.json`` → coco, ``.json`` → json, ``.csv`` → csv, ``.npz`` → npz."""
+    name = Path(path).name.lower()
+    for suffix, fmt in ((".coco.json", "coco"), (".json", "json"), (".csv", "csv"), (".npz", "npz")):
+        if name.endswith(suffix):
+            return fmt
+    raise InputError(f"{path}: cannot tell the export format from the name; use .json, .csv, "
+                     f".coco.json or .npz, or pass format=")
+
+
+def export(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, format: str | None = None,
+           *, model: str | None = None, image_ids: Iterable[int | str] | None = None) -> Path:
+    """Write results (one, or a sequence of frames) to ``path`` in ``format`` (default: from the
+    file name, see ``format_from_path``). Frames without a frame index are numbered by position.
+    ``image_ids`` name the images in COCO results. Returns the path."""
+    fmt = format or format_from_path(path)
+    if fmt not in FORMATS:
+        raise InputError(f"{path}: unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
+    items = [results] if isinstance(results, PoseResult) else list(results)
+    if model is None:
+        model = next((r.meta.get("model") for r in items if r.meta.get("model")), None)
+    if fmt == "coco":
+        with CocoWriter(path) as w:
+            ids = list(image_ids) if image_ids is not None else [None] * len(items)
+            if len(ids) != len(items):
+                raise InputError(f"{path}: {len(items)} results but {len(ids)} image ids")
+            for pos, (r, i) in enumerate(zip(items, ids)):
+                w.write(r, i if i is not None else (r.frame_index if r.frame_index is not None else pos))
+        return Path(path)
+    if fmt == "json":
+        writer: Any = JsonWriter(path, header(model))
+    elif fmt == "csv":
+        writer = CsvWriter(path)
+    else:
+        writer = NpzWriter(path, header(model))
+    with writer:
+        for pos, r in enumerate(items):
+            if fmt == "json":
+                writer.write(r if r.frame_index is not None else {**r.to_dict(), "frame_index": pos})
+            else:
+                writer.write(r, r.frame_index if r.frame_index is not None else pos)
+    return Path(path)

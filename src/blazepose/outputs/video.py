@@ -3,10 +3,10 @@
 ``AnnotatedVideoWriter(path, fps, (width, height))`` takes RGB frames with their results,
 draws them with ``draw.draw_pose`` and encodes them with OpenCV, in a thread fed by a small
 bounded queue (memory stays flat). The codec follows the suffix: ``.mp4``/``.mov``/``.m4v``
-MPEG-4 Part 2 (``mp4v``), ``.avi`` Motion-JPEG, ``.mkv`` and others ``mp4v``. ``color_by_id`` is passed to ``draw_pose``
-(True: each person in the colour of their id on every frame, as the video CLI does with
-``--max-poses`` > 1). ``close()`` (also
+MPEG-4 Part 2 (``mp4v``), ``.avi`` Motion-JPEG, ``.mkv`` and others ``mp4v``. ``close()`` (also
 on Ctrl-C through ``with``) drains the queue and finalises the file so it stays playable.
+``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame, as
+the video CLI does with ``--max-poses`` > 1).
 """
 from __future__ import annotations
 

@@ -1,0 +1,383 @@
+// The blazepose page: photo, video and webcam modes over the server's HTTP API. No build step.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+let CONFIG = { limits: { image_bytes: Infinity, video_bytes: Infinity }, connections: [], sides: [] };
+
+// ---- settings ---------------------------------------------------------------------------------
+function options() {
+  return {
+    model: $("#opt-model").value,
+    min_detection_confidence: parseFloat($("#opt-min-detection-confidence").value),
+    min_tracking_confidence: parseFloat($("#opt-min-tracking-confidence").value),
+    max_num_poses: parseInt($("#opt-max-num-poses").value, 10) || 1,
+    enable_segmentation: $("#opt-enable-segmentation").checked,
+    smooth_landmarks: $("#opt-smooth-landmarks").checked,
+  };
+}
+
+function formWith(file) {
+  const fd = new FormData();
+  fd.append("file", file, file.name || "upload");
+  for (const [k, v] of Object.entries(options())) fd.append(k, String(v));
+  return fd;
+}
+
+function setStatus(el, text, isError = false) {
+  el.textContent = text;
+  el.classList.toggle("error", isError);
+}
+
+async function errorText(resp) {
+  try {
+    const body = await resp.json();
+    return body.error || JSON.stringify(body);
+  } catch (_) {
+    return `${resp.status} ${resp.statusText}`;
+  }
+}
+
+function mb(bytes) { return (bytes / 1048576).toFixed(bytes < 1048576 ? 2 : 0) + " MB"; }
+
+function saveBlob(blob, name) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+}
+
+function stem(name) { return (name || "upload").replace(/\.[^.]*$/, "") || "upload"; }
+
+// ---- tabs -------------------------------------------------------------------------------------
+for (const btn of document.querySelectorAll("#tabs button")) {
+  btn.addEventListener("click", () => {
+    for (const b of document.querySelectorAll("#tabs button")) b.setAttribute("aria-selected", String(b === btn));
+    for (const p of document.querySelectorAll(".panel")) p.hidden = p.id !== "panel-" + btn.dataset.tab;
+    if (btn.dataset.tab !== "webcam") stopCamera();
+  });
+}
+
+function dropZone(zone, input, onFile) {
+  input.addEventListener("change", () => { if (input.files[0]) onFile(input.files[0]); });
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    if (e.dataTransfer.files[0]) onFile(e.dataTransfer.files[0]);
+  });
+}
+
+// ---- photo ------------------------------------------------------------------------------------
+let photo = { file: null, doc: null, csv: "", seq: 0 };
+
+async function runPhoto(file) {
+  const status = $("#photo-status");
+  if (file.size > CONFIG.limits.image_bytes) {
+    setStatus(status, `${file.name}: ${mb(file.size)} is over the ${mb(CONFIG.limits.image_bytes)} limit`, true);
+    return;
+  }
+  photo.file = file;
+  const seq = ++photo.seq;
+  const orig = $("#photo-original");
+  if (orig.dataset.url) URL.revokeObjectURL(orig.dataset.url);
+  orig.dataset.url = URL.createObjectURL(file);
+  orig.src = orig.dataset.url;
+  setStatus(status, `Finding landmarks in ${file.name} (${options().model} model)…`);
+  const fd = formWith(file);
+  fd.append("include", "annotated,csv");
+  const t0 = performance.now();
+  let resp;
+  try {
+    resp = await fetch("/api/image", { method: "POST", body: fd });
+  } catch (e) {
+    setStatus(status, `Upload failed: ${e}`, true);
+    return;
+  }
+  if (seq !== photo.seq) return;               // a newer request replaced this one
+  if (!resp.ok) {
+    setStatus(status, await errorText(resp), true);
+    $("#photo-result").hidden = true;
+    return;
+  }
+  const doc = await resp.json();
+  if (seq !== photo.seq) return;
+  const png = doc.annotated_png;
+  photo.csv = doc.csv || "";
+  delete doc.annotated_png;
+  delete doc.csv;
+  photo.doc = doc;
+  const img = doc.images[0];
+  const ann = $("#photo-annotated");
+  ann.dataset.ready = "0";
+  ann.onload = () => { ann.dataset.ready = "1"; };
+  ann.src = "data:image/png;base64," + png;
+  fillTable(img);
+  const n = img.people.length;
+  setStatus(status, `${file.name}: ${img.image_width}×${img.image_height}, ${n} ${n === 1 ? "person" : "people"} found ` +
+                    `in ${Math.round(performance.now() - t0)} ms (${doc.model} model).`);
+  $("#photo-result").hidden = false;
+}
+
+function fmt(v, digits) { return v === null || v === undefined ? "" : String(v); }
+
+function fillTable(img) {
+  const body = $("#landmark-table tbody");
+  body.replaceChildren();
+  const minVis = 0.5;
+  for (const person of img.people) {
+    for (const lm of person.landmarks) {
+      const tr = document.createElement("tr");
+      tr.dataset.person = person.id;
+      tr.dataset.landmark = lm.id;
+      tr.className = (CONFIG.sides[lm.id] || "") + (lm.visibility < minVis ? " low" : "");
+      for (const v of [person.id, lm.id, lm.name, fmt(lm.x), fmt(lm.y), fmt(lm.z), fmt(lm.visibility), fmt(lm.presence)]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+  }
+}
+
+$("#download-json").addEventListener("click", () => {
+  if (!photo.doc) return;
+  saveBlob(new Blob([JSON.stringify(photo.doc, null, 1) + "\n"], { type: "application/json" }), stem(photo.file.name) + ".json");
+});
+$("#download-csv").addEventListener("click", () => {
+  if (!photo.doc) return;
+  saveBlob(new Blob([photo.csv], { type: "text/csv" }), stem(photo.file.name) + ".csv");
+});
+dropZone($("#photo-drop"), $("#photo-input"), runPhoto);
+
+// ---- video ------------------------------------------------------------------------------------
+let video = { job: null, xhr: null, timer: null };
+
+function resetVideo() {
+  if (video.timer) clearTimeout(video.timer);
+  if (video.xhr) video.xhr.abort();
+  video = { job: null, xhr: null, timer: null };
+  $("#video-result").hidden = true;
+  $("#video-player").removeAttribute("src");
+}
+
+function videoProgress(fraction, text) {
+  $("#video-progress-box").hidden = false;
+  $("#video-progress").value = fraction;
+  $("#video-progress-text").textContent = text;
+}
+
+function runVideo(file) {
+  const status = $("#video-status");
+  resetVideo();
+  if (file.size > CONFIG.limits.video_bytes) {
+    setStatus(status, `${file.name}: ${mb(file.size)} is over the ${mb(CONFIG.limits.video_bytes)} limit`, true);
+    return;
+  }
+  setStatus(status, "");
+  const xhr = new XMLHttpRequest();
+  video.xhr = xhr;
+  xhr.open("POST", "/api/video");
+  xhr.responseType = "json";
+  xhr.upload.onprogress = (e) => {
+    if (e.lengthComputable) videoProgress(e.loaded / e.total, `Uploading ${Math.round(100 * e.loaded / e.total)} %`);
+  };
+  xhr.onerror = () => { setStatus(status, "Upload failed (connection error)", true); $("#video-progress-box").hidden = true; };
+  xhr.onload = () => {
+    video.xhr = null;
+    const body = xhr.response || {};
+    if (xhr.status !== 202) {
+      $("#video-progress-box").hidden = true;
+      setStatus(status, body.error || `${xhr.status} ${xhr.statusText}`, true);
+      return;
+    }
+    video.job = body.job_id;
+    videoProgress(0, "Queued");
+    pollJob(body.job_id, file.name);
+  };
+  xhr.send(formWith(file));
+  videoProgress(0, "Uploading 0 %");
+}
+
+async function pollJob(id, name) {
+  if (video.job !== id) return;
+  const status = $("#video-status");
+  let job;
+  try {
+    const resp = await fetch(`/api/jobs/${id}`);
+    if (!resp.ok) { setStatus(status, await errorText(resp), true); $("#video-progress-box").hidden = true; return; }
+    job = await resp.json();
+  } catch (e) {
+    video.timer = setTimeout(() => pollJob(id, name), 1000);
+    return;
+  }
+  if (video.job !== id) return;
+  if (job.state === "queued" || job.state === "running") {
+    const total = job.frames_total ? ` of ${job.frames_total}` : "";
+    videoProgress(job.progress, job.state === "queued" ? "Waiting for the previous video…"
+                                                        : `Processing frame ${job.frames_done}${total}`);
+    video.timer = setTimeout(() => pollJob(id, name), 400);
+    return;
+  }
+  $("#video-progress-box").hidden = true;
+  if (job.state !== "done" && !job.partial) {
+    setStatus(status, job.error || `The job ended: ${job.state}`, true);
+    return;
+  }
+  const player = $("#video-player");
+  player.src = job.downloads.video;
+  $("#video-download-video").href = job.downloads.video;
+  $("#video-download-json").href = job.downloads.json;
+  $("#video-download-csv").href = job.downloads.csv;
+  $("#video-result").hidden = false;
+  if (job.partial) setStatus(status, `${job.error} (the ${job.frames_done} frames before it are kept)`, true);
+  else setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
+  player.play().catch(() => {});
+}
+
+$("#video-cancel").addEventListener("click", async () => {
+  const id = video.job;
+  resetVideo();
+  $("#video-progress-box").hidden = true;
+  if (id) await fetch(`/api/jobs/${id}`, { method: "DELETE" });
+  setStatus($("#video-status"), "Cancelled.");
+});
+$("#video-delete").addEventListener("click", async () => {
+  const id = video.job;
+  resetVideo();
+  if (id) await fetch(`/api/jobs/${id}`, { method: "DELETE" });
+  setStatus($("#video-status"), "Deleted from the server.");
+});
+dropZone($("#video-drop"), $("#video-input"), runVideo);
+
+// ---- webcam -----------------------------------------------------------------------------------
+let cam = { stream: null, ws: null, busy: false, times: [], grab: null };
+
+async function startCamera() {
+  const status = $("#cam-status");
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    setStatus(status, "This browser gives no camera access here (it needs https or localhost).", true);
+    return;
+  }
+  try {
+    cam.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (e) {
+    setStatus(status, `No camera: ${e.message || e.name}`, true);
+    return;
+  }
+  const v = $("#cam-video");
+  v.srcObject = cam.stream;
+  await v.play();
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/live`);
+  ws.binaryType = "arraybuffer";
+  cam.ws = ws;
+  cam.grab = document.createElement("canvas");
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ options: options() }));
+    setStatus(status, "Live: frames go to the server over a WebSocket; nothing is stored.");
+    sendFrame();
+  };
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.options) return;
+    cam.busy = false;
+    if (msg.error) setStatus(status, msg.error, true);
+    else drawLive(msg);
+    const now = performance.now();
+    cam.times.push(now);
+    while (cam.times.length && now - cam.times[0] > 2000) cam.times.shift();
+    if (cam.times.length > 1) {
+      const fps = (cam.times.length - 1) / ((cam.times[cam.times.length - 1] - cam.times[0]) / 1000);
+      $("#cam-fps").textContent = `${fps.toFixed(1)} fps`;
+    }
+    if (msg.people) {
+      $("#cam-people").textContent = `${msg.people.length} ${msg.people.length === 1 ? "person" : "people"} · ` +
+        `${msg.ms} ms on the server${msg.tracked ? " (tracking)" : ""}`;
+    }
+    requestAnimationFrame(sendFrame);
+  };
+  ws.onclose = (e) => { if (cam.ws === ws) { setStatus(status, `Connection closed ${e.reason || ""}`, e.code !== 1000); stopCamera(); } };
+  $("#cam-start").disabled = true;
+  $("#cam-stop").disabled = false;
+}
+
+function sendFrame() {
+  const v = $("#cam-video");
+  if (!cam.ws || cam.ws.readyState !== WebSocket.OPEN || cam.busy || !v.videoWidth) {
+    if (cam.ws && !v.videoWidth) setTimeout(sendFrame, 50);
+    return;
+  }
+  const scale = Math.min(1, 640 / v.videoWidth);
+  const c = cam.grab;
+  c.width = Math.round(v.videoWidth * scale);
+  c.height = Math.round(v.videoHeight * scale);
+  c.getContext("2d").drawImage(v, 0, 0, c.width, c.height);
+  cam.busy = true;
+  c.toBlob((blob) => {
+    if (blob && cam.ws && cam.ws.readyState === WebSocket.OPEN) cam.ws.send(blob);
+    else cam.busy = false;
+  }, "image/jpeg", 0.8);
+}
+
+function drawLive(msg) {
+  const v = $("#cam-video");
+  const c = $("#cam-overlay");
+  if (c.width !== v.videoWidth || c.height !== v.videoHeight) { c.width = v.videoWidth; c.height = v.videoHeight; }
+  const g = c.getContext("2d");
+  g.clearRect(0, 0, c.width, c.height);
+  const s = Math.max(c.width, c.height) / 640;
+  const color = (i) => CONFIG.sides[i] === "left" ? "rgb(255,138,0)" : CONFIG.sides[i] === "right" ? "rgb(0,150,255)" : "#fff";
+  for (const person of msg.people) {
+    const p = person.landmarks.map(([x, y, , vis]) => [x * c.width, y * c.height, vis]);
+    g.lineWidth = 3 * s;
+    for (const [a, b] of CONFIG.connections) {
+      if (a >= p.length || b >= p.length || p[a][2] < 0.5 || p[b][2] < 0.5) continue;
+      g.strokeStyle = CONFIG.sides[a] === CONFIG.sides[b] ? color(a) : "#fff";
+      g.beginPath(); g.moveTo(p[a][0], p[a][1]); g.lineTo(p[b][0], p[b][1]); g.stroke();
+    }
+    for (let i = 0; i < p.length; i++) {
+      if (p[i][2] < 0.5) continue;
+      g.fillStyle = color(i);
+      g.beginPath(); g.arc(p[i][0], p[i][1], 4 * s, 0, 2 * Math.PI); g.fill();
+      g.lineWidth = 1.5 * s; g.strokeStyle = "#000"; g.stroke();
+    }
+  }
+}
+
+function stopCamera() {
+  if (cam.ws) { const ws = cam.ws; cam.ws = null; ws.close(1000); }
+  if (cam.stream) for (const t of cam.stream.getTracks()) t.stop();
+  cam = { stream: null, ws: null, busy: false, times: [], grab: null };
+  $("#cam-start").disabled = false;
+  $("#cam-stop").disabled = true;
+  $("#cam-fps").textContent = "– fps";
+  const c = $("#cam-overlay");
+  c.getContext("2d").clearRect(0, 0, c.width, c.height);
+}
+
+$("#cam-start").addEventListener("click", startCamera);
+$("#cam-stop").addEventListener("click", stopCamera);
+
+// ---- settings changes -------------------------------------------------------------------------
+let rerun = null;
+function settingsChanged() {
+  for (const o of document.querySelectorAll("#settings output")) {
+    o.textContent = parseFloat(document.getElementById(o.getAttribute("for")).value).toFixed(2);
+  }
+  if (cam.ws && cam.ws.readyState === WebSocket.OPEN) cam.ws.send(JSON.stringify({ options: options() }));
+  clearTimeout(rerun);
+  if (photo.file) rerun = setTimeout(() => runPhoto(photo.file), 300);
+}
+for (const el of document.querySelectorAll("#settings input, #settings select")) el.addEventListener("change", settingsChanged);
+for (const el of document.querySelectorAll("#settings input[type=range]")) {
+  el.addEventListener("input", () => { el.nextElementSibling.textContent = parseFloat(el.value).toFixed(2); });
+}
+
+// ---- start ------------------------------------------------------------------------------------
+fetch("/api/config").then((r) => r.json()).then((cfg) => {
+  CONFIG = cfg;
+  document.body.dataset.ready = "1";
+}).catch(() => setStatus($("#photo-status"), "Cannot reach the server.", true));

@@ -1,0 +1,74 @@
+"""``blazepose image --csv --angles --plot`` through the real entry point."""
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from blazepose.outputs.angles import ANGLES_CSV_HEADER, JOINT_NAMES, summary_path
+from blazepose.outputs.export import CSV_HEADER
+from conftest import REFERENCE, needs_fixtures
+from test_cli import run
+
+
+@needs_fixtures
+def test_image_csv_angles_and_plot(tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs the 'plot' extra (matplotlib)")
+    bad = tmp_path / "broken.jpg"
+    bad.write_text("not an image")
+    out = tmp_path / "out"
+    p = run("image", str(REFERENCE / "pose.jpg"), str(bad), str(REFERENCE / "dance.jpg"),
+            "--json", str(out / "r.json"), "--csv", str(out / "r.csv"), "--angles", str(out / "a.csv"),
+            "--plot", str(out / "plots"))
+    assert p.returncode == 1 and "Traceback" not in p.stderr       # the broken file is reported
+    doc = json.loads((out / "r.json").read_text())
+    with open(out / "r.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == CSV_HEADER
+    # frame = the image's position on the command line: 0 and 2 (1 failed)
+    assert sorted({r[0] for r in rows[1:]}) == ["0", "2"] and len(rows) == 1 + 2 * 33
+    nose = [r for r in rows[1:] if r[0] == "2" and r[3] == "0"][0]
+    lm = doc["images"][1]["people"][0]["landmarks"][0]
+    assert float(nose[5]) == lm["x"] and float(nose[6]) == lm["y"]      # one code path, same values
+    with open(out / "a.csv", newline="") as f:
+        arows = list(csv.reader(f))
+    assert tuple(arows[0]) == ANGLES_CSV_HEADER and len(arows) == 1 + 2 * len(JOINT_NAMES)
+    assert summary_path(out / "a.csv").exists()
+    from blazepose.io.images import read_image
+
+    assert read_image(out / "plots" / "pose.angles.png").shape == (667, 1000, 3)
+    assert read_image(out / "plots" / "dance.angles.png").shape == (640, 960, 3)
+
+
+@needs_fixtures
+def test_image_angles_json(tmp_path):
+    p = run("image", str(REFERENCE / "pose.jpg"), "--json", str(tmp_path / "r.json"), "--angles",
+            str(tmp_path / "a.json"))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "a.json").read_text())
+    assert doc["model"] == "full" and len(doc["frames"]) == 1
+    # the front knee of the yoga pose is bent, the back leg straight (the photo)
+    joints = doc["frames"][0]["people"][0]["joints"]
+    assert joints["right_knee"]["angle_2d"] < 130 < 160 < joints["left_knee"]["angle_2d"]
+    assert doc["summary"]["people"]["0"]["left_knee"]["frames"] == 1
+    p = run("image", str(REFERENCE / "pose.jpg"), "--angles", str(tmp_path / "a.txt"))
+    assert p.returncode == 1 and "a.txt: joint angles are written as .csv or .json" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+@needs_fixtures
+def test_video_angles_plot_and_reps(tmp_path):
+    pytest.importorskip("matplotlib", reason="--plot needs the 'plot' extra (matplotlib)")
+    p = run("video", str(REFERENCE / "pose_squats.mp4"), "--angles", str(tmp_path / "a.csv"),
+            "--plot", str(tmp_path / "p.png"), "--reps", "squat", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    # 2 squats completed and a third at its bottom when the clip ends (see test_squats_outputs)
+    assert p.stdout == "squat: 2 repetition(s) (+1 in progress)\n"
+    with open(tmp_path / "a.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert tuple(rows[0]) == ANGLES_CSV_HEADER and len(rows) == 1 + 65 * len(JOINT_NAMES)
+    knee = np.array([float(r[5]) for r in rows[1:] if r[3] == "left_knee"])       # angle_3d
+    assert knee.min() < 95 and knee.max() > 160
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+    p = run("video", str(REFERENCE / "pose_squats.mp4"), "--reps", "lunge")
+    assert p.returncode == 2 and "invalid choice: 'lunge'" in p.stderr

@@ -62,7 +62,7 @@ def build_clip(dest: Path, n: int, fps: float = 30.0):
     return truth, enter
 
 
-def score(results, truth, enter) -> dict:
+def score(results, truth) -> dict:
     seen = {0: [], 1: []}                       # per person (0 man, 1 woman): id per frame (None: missed)
     for r, (m, w) in zip(results, truth):
         got = {0: None, 1: None}
@@ -116,7 +116,7 @@ def main() -> None:
               f"{r['frames'] / r['seconds']:>7.1f}{'-':>15}", flush=True)
         for name, kw in configs:
             results, fps, det = ours(a.model, clip, **kw)
-            s = score(results, truth, enter)
+            s = score(results, truth)
             newcomer = "never" if s["newcomer"] is None else s["newcomer"]
             print(f"{name:<32}{s['found']:>4} / {s['total']:<4}{str(tuple(s['ids'])):>18}{s['switches']:>10}"
                   f"{newcomer:>10}{fps:>7.1f}{det:>15}", flush=True)

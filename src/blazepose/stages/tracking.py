@@ -55,8 +55,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY, PoseEstimate
 from .multi import DEDUPE_OKS_THRESHOLD, oks
 from .roi import Roi, roi_from_alignment_points

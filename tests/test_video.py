@@ -82,17 +82,21 @@ def test_clip_without_a_person(tmp_path, landmarker_factory):
 
 
 def test_person_leaves_and_comes_back(tmp_path, landmarker_factory):
+    """Away 1 s (last seen at 1000 ms, found again at 2000 ms, 5 fps), back at the same place:
+    within the default reid_timeout_ms (2000) she gets her id back; with 500 ms a new one."""
     sq = squats_frames(16)
     clip = write_avi(tmp_path / "away.avi", sq[:6] + blank_frames(4) + sq[6:12])
-    pl = landmarker_factory("full")
-    results = list(pl.process_video(clip))
-    present = [len(r) for r in results]
-    assert present == [1] * 6 + [0] * 4 + [1] * 6
-    assert {int(r.ids[0]) for r in results[:6]} == {0} and {int(r.ids[0]) for r in results[10:]} == {1}
-    ran = [r.meta["detector"] for r in results]
-    assert ran[0] and not any(ran[1:6])           # tracked after the first detection
-    assert not ran[6]                             # frame 6 is tried with the tracked region: lost
-    assert all(ran[7:11]) and not any(ran[11:])   # then the detector, until it finds her again
+    for timeout, back_id in ((2000.0, 0), (500.0, 1)):
+        pl = landmarker_factory("full") if timeout == 2000.0 else landmarker_factory("full", reid_timeout_ms=timeout)
+        results = list(pl.process_video(clip))
+        present = [len(r) for r in results]
+        assert present == [1] * 6 + [0] * 4 + [1] * 6
+        assert {int(r.ids[0]) for r in results[:6]} == {0}
+        assert {int(r.ids[0]) for r in results[10:]} == {back_id}, f"reid_timeout_ms={timeout}"
+        ran = [r.meta["detector"] for r in results]
+        assert ran[0] and not any(ran[1:6])           # tracked after the first detection
+        assert not ran[6]                             # frame 6 is tried with the tracked region: lost
+        assert all(ran[7:11]) and not any(ran[11:])   # then the detector, until it finds her again
 
 
 def test_timestamps_must_increase(landmarker_factory):

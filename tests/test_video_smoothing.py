@@ -91,15 +91,17 @@ def test_tracker_detect_track_lose_detect():
     tr = Tracker(max_num_poses=1, min_tracking_confidence=0.5)
     assert tr.needs_detection()
     (track,) = tr.start_tracks([Roi(100, 150, 300, 300, 0.0), Roi(400, 150, 300, 300, 0.0)])  # best only
-    assert track.id == 0 and not tr.needs_detection()
+    assert track.id is None and not tr.needs_detection()   # a candidate: its id comes with its pose
     (pose,) = tr.update([_estimate(0.9)], 0.0)
-    assert pose.track_id == 0
+    assert pose.track_id == 0 == track.id
     roi = tr.tracks[0].roi                          # next ROI from aux points 33/34, same recipe as §2
     assert (roi.cx, roi.cy) == pytest.approx((100.0, 200.0))
     assert roi.width == pytest.approx(2 * 100 * 1.25) and roi.rotation == pytest.approx(0.0)
     assert tr.update([_estimate(0.2)], 0.1) == []    # pose flag below the threshold: lost
     assert tr.needs_detection() and tr.tracks == []
     (again,) = tr.start_tracks([Roi(100, 150, 300, 300, 0.0)])
-    assert again.id == 1                              # a new track, fresh filters
+    assert again is not track                         # a new track, fresh filters
+    (pose,) = tr.update([_estimate(0.9)], 0.2)
+    assert pose.track_id == 0                         # same place within reid_timeout_s: same id back
     with pytest.raises(ValueError):
-        tr.update([], 0.2)
+        tr.update([], 0.3)

@@ -49,6 +49,15 @@ class PoseLandmarker:
     overlapping tiles of the 2x2, 3x3, ... grids up to ``detection_tiles`` x ``detection_tiles``,
     so it costs ``1 + sum(k² for k in 2..detection_tiles)`` detector calls per image (5 for 2,
     14 for 3) instead of 1; detections from all of them are merged with weighted NMS.
+
+    Several people in video (``stages.tracking`` has the exact rules): each tracked person keeps
+    an id (``result.ids``, results ordered by id). The detector runs on every frame while nobody
+    is tracked, and, while fewer than ``max_num_poses`` are, at most once per
+    ``detection_interval_ms`` (default 250 ms; 0: every frame) to pick up newcomers; detections
+    overlapping a tracked person are ignored, and of two poses on one body the older id is kept.
+    A person lost and found again within ``reid_timeout_ms`` (default 2000 ms; 0: off) near where
+    they were last seen, at a similar size, gets their id back when no other ended track or new
+    person could match (re-identification); their filters restart either way.
     """
 
     def __init__(self, model: str = "full", *, min_detection_confidence: float = 0.5,
@@ -56,7 +65,8 @@ class PoseLandmarker:
                  upper_body_only: bool = False, max_num_poses: int = 1, detection_tiles: int = 0,
                  num_threads: int | None = None, model_path: str | os.PathLike | None = None,
                  detector_path: str | os.PathLike | None = None, download: bool = True,
-                 smooth_landmarks: bool = True, smooth_segmentation: bool = True):
+                 smooth_landmarks: bool = True, smooth_segmentation: bool = True,
+                 detection_interval_ms: float = 250.0, reid_timeout_ms: float = 2000.0):
         if model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
         for nm, v in (("min_detection_confidence", min_detection_confidence),
@@ -65,6 +75,9 @@ class PoseLandmarker:
                 raise ValueError(f"{nm} must be in [0, 1], got {v}")
         if int(max_num_poses) < 1:
             raise ValueError(f"max_num_poses must be >= 1, got {max_num_poses}")
+        for nm, v in (("detection_interval_ms", detection_interval_ms), ("reid_timeout_ms", reid_timeout_ms)):
+            if not (np.isfinite(float(v)) and float(v) >= 0.0):
+                raise ValueError(f"{nm} must be a finite number of milliseconds >= 0, got {v}")
         if int(detection_tiles) < 0:
             raise ValueError(f"detection_tiles must be >= 0 (0 or 1: off), got {detection_tiles}")
         self.model = model
@@ -74,6 +87,8 @@ class PoseLandmarker:
         self.upper_body_only = bool(upper_body_only)
         self.max_num_poses = int(max_num_poses)
         self.detection_tiles = int(detection_tiles)
+        self.detection_interval_ms = float(detection_interval_ms)
+        self.reid_timeout_ms = float(reid_timeout_ms)
         self.num_threads = num_threads or default_num_threads()
         det_file = registry.resolve("detector", detector_path, download=download)
         lm_file = registry.resolve(model, model_path, download=download)
@@ -202,7 +217,9 @@ class PoseLandmarker:
 
     # ---- video mode ----------------------------------------------------------------------------
     def _init_video_state(self) -> None:
-        self._tracker = Tracker(self.max_num_poses, self.min_tracking_confidence, self.smooth_landmarks)
+        self._tracker = Tracker(self.max_num_poses, self.min_tracking_confidence, self.smooth_landmarks,
+                                detection_interval_s=self.detection_interval_ms / 1000.0,
+                                reid_timeout_s=self.reid_timeout_ms / 1000.0)
         self._mask_smoother = sm_stage.SegmentationSmoother()
         self._last_timestamp_ms: float | None = None
         self._video_size: tuple[int, int] | None = None
@@ -218,11 +235,11 @@ class PoseLandmarker:
         """One tracking step: (tracked poses, whether the detector ran)."""
         tracker = self._tracker
         ran = False
-        if tracker.needs_detection():
+        if tracker.needs_detection(t_s):
             ran = True
             h, w = rgb.shape[:2]
             dets = self.detect(rgb)
-            tracker.start_tracks([self.roi_from_detection(dets, i, w, h) for i in range(len(dets))])
+            tracker.start_tracks([self.roi_from_detection(dets, i, w, h) for i in range(len(dets))], t_s)
         estimates = self.estimate(rgb, [t.roi for t in tracker.tracks])
         return tracker.update(estimates, t_s), ran
 
@@ -231,12 +248,14 @@ class PoseLandmarker:
 
         Timestamps are the frames' real presentation times in milliseconds and must increase
         strictly from call to call (else ``TimestampError``; call ``reset()`` to start another
-        video). The detector runs only while nobody is tracked; the next frame's region comes
-        from this frame's smoothed auxiliary landmarks. Landmarks, visibility and world points
-        are smoothed when ``smooth_landmarks`` is on, the mask when ``smooth_segmentation`` is;
-        all filters of a person restart when the person is lost. ``result.ids`` are track ids
-        (a person lost and found again gets a new id); ``result.meta["detector"]`` says whether
-        the detector ran on this frame.
+        video). The detector runs while nobody is tracked, and with ``max_num_poses`` > 1 also
+        every ``detection_interval_ms`` while places are free; each tracked person's next region
+        comes from this frame's smoothed auxiliary landmarks. Landmarks, visibility and world
+        points are smoothed when ``smooth_landmarks`` is on, the mask when
+        ``smooth_segmentation`` is; all filters of a person restart when the person is lost.
+        ``result.ids`` are track ids, results ordered by id (a person lost and found again within
+        ``reid_timeout_ms`` near the same place gets the same id back, see the class docstring);
+        ``result.meta["detector"]`` says whether the detector ran on this frame.
         """
         self._check_open()
         try:
@@ -379,11 +398,14 @@ class PoseLandmarker:
     def _smooth_tracks_offline(self, frames):
         """Per frame, per person: (landmarks, visibility, world) after zero-lag smoothing."""
         out = [[None] * len(f[3]) for f in frames]
-        runs: dict[int, list[tuple[int, int]]] = {}
+        runs: dict[int, list[list[tuple[int, int]]]] = {}   # per id, its unbroken stretches
         for i, f in enumerate(frames):
             for j, person in enumerate(f[3]):
-                runs.setdefault(person[0], []).append((i, j))
-        for tid, pos in runs.items():
+                stretches = runs.setdefault(person[0], [])
+                if not stretches or stretches[-1][-1][0] != i - 1:  # a re-identified id restarts
+                    stretches.append([])
+                stretches[-1].append((i, j))
+        for pos in (p for stretches in runs.values() for p in stretches):
             people = [frames[i][3][j] for i, j in pos]
             t = np.array([frames[i][1] for i, _ in pos]) / 1000.0
             lm = np.stack([p[1] for p in people]).astype(np.float64)

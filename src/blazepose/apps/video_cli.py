@@ -8,6 +8,11 @@ A frame that cannot be decoded is reported on stderr, recorded in the JSON (``"e
 skipped (the annotated video repeats the previous frame to keep its timing), and the exit
 status is 1; the rest of the video is processed. A progress bar (frames, fps, time left) is drawn
 on stderr when it is a terminal.
+
+With ``--max-poses N`` every person keeps an id from frame to frame (the JSON ``id``, the CSV
+``person`` column, one colour per id in the annotated video); ``--detection-interval-ms`` and
+``--reid-timeout-ms`` set how often newcomers are looked for and how long a person who left may
+come back with the same id (``stages.tracking`` states the rules).
 """
 from __future__ import annotations
 
@@ -77,15 +82,20 @@ def cmd_video(args) -> int:
     n_done = 0
     try:
         with landmarker_from_args(args, smooth_landmarks=not args.no_smoothing,
-                                  smooth_segmentation=not args.no_smoothing) as pl:
+                                  smooth_segmentation=not args.no_smoothing,
+                                  detection_interval_ms=args.detection_interval_ms,
+                                  reid_timeout_ms=args.reid_timeout_ms) as pl:
             meta = header(args.model, source=str(args.input), fps=reader.fps, width=reader.width,
                           height=reader.height, frame_count=reader.frame_count, smoothing=smoothing,
                           min_detection_confidence=args.min_detection_confidence,
-                          min_tracking_confidence=args.min_tracking_confidence)
+                          min_tracking_confidence=args.min_tracking_confidence,
+                          max_num_poses=args.max_poses, detection_interval_ms=args.detection_interval_ms,
+                          reid_timeout_ms=args.reid_timeout_ms)
             jw = JsonWriter(args.json, meta) if args.json else None
             cw = CsvWriter(args.csv) if args.csv else None
             vw = (AnnotatedVideoWriter(args.output, reader.fps, (reader.width, reader.height),
-                                       min_visibility=args.min_visibility, draw_rois=args.draw_roi)
+                                       min_visibility=args.min_visibility, draw_rois=args.draw_roi,
+                                       color_by_id=True if args.max_poses > 1 else None)
                   if args.output else None)
             writers = [w for w in (vw, jw, cw) if w is not None]
             analysis = VideoAnalysis(args, meta)
@@ -131,6 +141,19 @@ def cmd_video(args) -> int:
     return 1 if n_err else 0
 
 
+def _ms(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected milliseconds, got {text!r}") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return v
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("video", help="landmarks of every frame of a video (tracking + smoothing)")
     p.add_argument("input", metavar="IN", help="video file, camera index (0) or stream URL")
@@ -143,6 +166,12 @@ def register(subparsers) -> None:
     g.add_argument("--offline-smoothing", action="store_true",
                    help="zero-lag forward-backward smoothing (files only; reads the video to the end first)")
     g.add_argument("--no-smoothing", action="store_true", help="raw landmarks (tracking stays on)")
+    p.add_argument("--detection-interval-ms", type=_ms, default=250.0, metavar="MS",
+                   help="with --max-poses > 1: while places are free, look for newcomers at most this "
+                        "often (default 250; 0: every frame)")
+    p.add_argument("--reid-timeout-ms", type=_ms, default=2000.0, metavar="MS",
+                   help="a person lost and found again near the same place within this time gets the "
+                        "same id back (default 2000; 0: never)")
     p.add_argument("--max-frames", type=int, default=0, metavar="N", help="stop after N frames")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
                    help="drawing only: hide landmarks less visible than this (default 0.5)")

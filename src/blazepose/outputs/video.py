@@ -5,6 +5,8 @@ draws them with ``draw.draw_pose`` and encodes them with OpenCV, in a thread fed
 bounded queue (memory stays flat). The codec follows the suffix: ``.mp4``/``.mov``/``.m4v``
 MPEG-4 Part 2 (``mp4v``), ``.avi`` Motion-JPEG, ``.mkv`` and others ``mp4v``. ``close()`` (also
 on Ctrl-C through ``with``) drains the queue and finalises the file so it stays playable.
+``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame, as
+the video CLI does with ``--max-poses`` > 1).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class AnnotatedVideoWriter:
     """Draw results on frames and encode them, in order, in a background thread."""
 
     def __init__(self, path, fps: float, size: tuple[int, int], *, min_visibility: float = 0.5,
-                 draw_rois: bool = False, queue_size: int = 8):
+                 draw_rois: bool = False, color_by_id: bool | None = None, queue_size: int = 8):
         import cv2
 
         self.path = Path(path)
@@ -44,6 +46,7 @@ class AnnotatedVideoWriter:
             raise VideoWriteError(f"{self.path}: cannot create a video with codec {fourcc} "
                                   "(unsupported suffix or no write permission)")
         self.min_visibility, self.draw_rois = min_visibility, draw_rois
+        self.color_by_id = color_by_id
         self.frames_written = 0
         self._last: np.ndarray | None = None
         self._q: queue.Queue = queue.Queue(maxsize=queue_size)
@@ -69,7 +72,8 @@ class AnnotatedVideoWriter:
                         continue
                 else:
                     img = rgb if result is None else draw_pose(rgb, result, min_visibility=self.min_visibility,
-                                                             draw_rois=self.draw_rois)
+                                                             draw_rois=self.draw_rois,
+                                                             color_by_id=self.color_by_id)
                     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
                     self._last = bgr
                 self._vw.write(bgr)

@@ -12,9 +12,9 @@ Measured in the same run, on the same files, full model (or ``--model``):
 - MediaPipe 0.10.14's legacy solution looping over the files (``static_image_mode=True``,
   ``model_complexity`` of the model; read with OpenCV), in its own environment (reference.py).
 
-The rate of each configuration is the best of ``--rounds`` interleaved passes (other work on the
-machine only ever slows a pass down); CPU ms/image (the least over the passes, workers included)
-tells which split wastes least when the cores are shared with other work (for worker processes:
+The rate of each configuration is the median of ``--rounds`` interleaved passes; CPU ms/image
+(median over the passes, workers included) tells which split wastes least when the cores are
+shared with other work (for worker processes:
 the CPU time they report, model loading included, interpreter start-up left out).
 
     .venv/bin/python benchmarks/batch_throughput.py [--images 240] [--model full] [--quick]
@@ -22,6 +22,7 @@ the CPU time they report, model loading included, interpreter start-up left out)
 from __future__ import annotations
 
 import argparse
+import statistics
 import resource
 import sys
 import tempfile
@@ -90,7 +91,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=240)
     ap.add_argument("--model", choices=list(COMPLEXITY), default="full")
     ap.add_argument("--rounds", type=int, default=3,
-                    help="passes over every configuration, interleaved; the best pass counts (default 3)")
+                    help="passes over every configuration, interleaved; the median counts (default 3)")
     ap.add_argument("--quick", action="store_true", help="24 images, one round, the default split only")
     a = ap.parse_args()
     if a.quick:
@@ -107,15 +108,15 @@ def main() -> None:
         n = len(paths)
         listfile = tmp / "list.txt"
         listfile.write_text("\n".join(map(str, paths)) + "\n")
-        best: dict[str, float] = {}
-        cpu_ms: dict[str, float] = {}
+        rates: dict[str, list[float]] = {}
+        cpus: dict[str, list[float]] = {}
 
         def record(name: str, seconds: float, cpu_s: float) -> None:
-            best[name] = max(best.get(name, 0.0), n / seconds)
-            cpu_ms[name] = min(cpu_ms.get(name, 1e9), cpu_s / n * 1000)
+            rates.setdefault(name, []).append(n / seconds)
+            cpus.setdefault(name, []).append(cpu_s / n * 1000)
             print(f"  {name}: {n / seconds:.1f} images/s, {cpu_s / n * 1000:.1f} CPU ms/image", flush=True)
 
-        print(f"{n} photos, model {a.model}, {cores} cores, best of {a.rounds} interleaved rounds")
+        print(f"{n} photos, model {a.model}, {cores} cores, median of {a.rounds} interleaved rounds")
         for r in range(a.rounds):
             for w, t, b in configs[r % len(configs):] + configs[:r % len(configs)]:
                 out = tmp / f"out-{r}-{w}x{t}-b{b}"
@@ -132,6 +133,8 @@ def main() -> None:
             record("one file at a time", *one_at_a_time(a.model, paths, single))
             ref = run_reference(HERE / "_mp_batch.py", str(COMPLEXITY[a.model]), str(listfile))
             record("mediapipe 0.10.14 loop", ref["seconds"] * n / ref["images"], ref["cpu_seconds"] * n / ref["images"])
+    best = {k: statistics.median(v) for k, v in rates.items()}
+    cpu_ms = {k: statistics.median(v) for k, v in cpus.items()}
     mp_rate = best["mediapipe 0.10.14 loop"]
     print(f"\n{'':<34}{'images/s':>10}{'x mediapipe':>13}{'CPU ms/image':>14}")
     for name, rate in best.items():

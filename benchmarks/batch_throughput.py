@@ -96,7 +96,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.quick:
         a.images, a.rounds = 24, 1
-    from blazepose.apps.batch import BatchOptions, run_batch, usable_cores
+    from blazepose.apps.batch import BatchOptions, run_batch
+    from blazepose.runtime.engine import usable_cores
 
     cores = usable_cores()
     configs = [(w, cores // w, b) for w in range(1, cores + 1) if cores % w == 0 for b in (1, 4)]

@@ -41,10 +41,11 @@ import numpy as np
 
 from ..errors import BlazePoseError, InputError, VideoReadError
 from ..io.images import IMAGE_SUFFIXES
+from ..io.video import VIDEO_SUFFIXES
+from ..runtime.engine import usable_cores
 
 log = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 REPORT_NAME = "batch_report.json"
 RESULT_SUFFIX = ".json"
 PARTIAL = ".partial"
@@ -58,13 +59,6 @@ SMALL_BATCH = 64
 _BATCH_PREFIX = '{"batch": '
 
 
-def usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
 # ---- what to do ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BatchOptions:
@@ -74,7 +68,7 @@ class BatchOptions:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     upper_body_only: bool = False
-    max_poses: int = 1
+    max_num_poses: int = 1
     detection_tiles: int = 0
     smooth_landmarks: bool = True
     annotate: bool = False
@@ -281,7 +275,7 @@ class BatchWorker:
             self._landmarker = PoseLandmarker(
                 o.model, min_detection_confidence=o.min_detection_confidence,
                 min_tracking_confidence=o.min_tracking_confidence, upper_body_only=o.upper_body_only,
-                max_num_poses=o.max_poses, detection_tiles=o.detection_tiles,
+                max_num_poses=o.max_num_poses, detection_tiles=o.detection_tiles,
                 smooth_landmarks=o.smooth_landmarks, num_threads=self.num_threads)
         return self._landmarker
 
@@ -726,7 +720,7 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
 def cmd_batch(args) -> int:
     opts = BatchOptions(model=args.model, min_detection_confidence=args.min_detection_confidence,
                         min_tracking_confidence=args.min_tracking_confidence,
-                        upper_body_only=args.upper_body_only, max_poses=args.max_poses,
+                        upper_body_only=args.upper_body_only, max_num_poses=args.max_poses,
                         detection_tiles=args.detection_tiles,
                         smooth_landmarks=not args.no_smooth_landmarks, annotate=args.annotate,
                         angles=args.angles, min_visibility=args.min_visibility, batch_size=args.batch_size)

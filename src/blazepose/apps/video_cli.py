@@ -70,7 +70,7 @@ def cmd_video(args) -> int:
         print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --angles FILE, "
               "--plot OUT.png and/or --reps EXERCISE", file=sys.stderr)
         return 2
-    smoothing = "off" if args.no_smoothing else ("offline" if args.offline_smoothing else "causal")
+    smoothing = "off" if args.no_smooth_landmarks else ("offline" if args.offline_smoothing else "causal")
     reader = VideoReader(args.input, max_frames=args.max_frames)
     total = reader.frame_count
     if args.max_frames:
@@ -81,8 +81,8 @@ def cmd_video(args) -> int:
     skipped_reported = 0
     n_done = 0
     try:
-        with landmarker_from_args(args, smooth_landmarks=not args.no_smoothing,
-                                  smooth_segmentation=not args.no_smoothing,
+        with landmarker_from_args(args, smooth_landmarks=not args.no_smooth_landmarks,
+                                  smooth_segmentation=not args.no_smooth_landmarks,
                                   detection_interval_ms=args.detection_interval_ms,
                                   reid_timeout_ms=args.reid_timeout_ms) as pl:
             meta = header(args.model, source=str(args.input), fps=reader.fps, width=reader.width,
@@ -165,7 +165,8 @@ def register(subparsers) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--offline-smoothing", action="store_true",
                    help="zero-lag forward-backward smoothing (files only; reads the video to the end first)")
-    g.add_argument("--no-smoothing", action="store_true", help="raw landmarks (tracking stays on)")
+    g.add_argument("--no-smooth-landmarks", action="store_true",
+                   help="raw landmarks, no smoothing (tracking stays on)")
     p.add_argument("--detection-interval-ms", type=_ms, default=250.0, metavar="MS",
                    help="with --max-poses > 1: while places are free, look for newcomers at most this "
                         "often (default 250; 0: every frame)")

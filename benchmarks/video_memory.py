@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SQUATS = HERE.parents[0].parent / "shared" / "fixtures" / "reference" / "pose_squats.mp4"
+sys.path.insert(0, str(HERE))
+
+from clips import looped_squats  # noqa: E402
 
 CHILD = r"""
 import resource, sys
@@ -28,23 +30,6 @@ rc = main(sys.argv[1:])
 print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
 sys.exit(rc)
 """
-
-
-def make_clip(dest: Path, frames: int) -> Path:
-    import cv2
-
-    cap = cv2.VideoCapture(str(SQUATS))
-    src = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        src.append(cv2.resize(f, (360, 640), interpolation=cv2.INTER_AREA))
-    vw = cv2.VideoWriter(str(dest), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (360, 640))
-    for i in range(frames):
-        vw.write(src[i % len(src)])
-    vw.release()
-    return dest
 
 
 def peak_kb(clip: Path, n: int, out: Path) -> tuple[int, float]:
@@ -65,7 +50,7 @@ def main() -> None:
     short, long = (100, 1000) if a.quick else (1000, 10000)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        clip = make_clip(tmp / "long.avi", long)
+        clip = looped_squats(tmp / "long.avi", long, size=(360, 640), fps=30.0)
         (s_kb, s_t), (l_kb, l_t) = peak_kb(clip, short, tmp), peak_kb(clip, long, tmp)
         sizes = {n: os.path.getsize(tmp / f"{n}.json") for n in (short, long)}
     print(f"{'frames':>8}{'peak RSS (MiB)':>16}{'seconds':>9}{'JSON (MiB)':>12}")

@@ -21,34 +21,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-FIXTURES = HERE.parents[0].parent / "shared" / "fixtures"
-SQUATS = FIXTURES / "reference" / "pose_squats.mp4"
 
+from clips import SQUATS, looped_squats  # noqa: E402
 from reference import run_reference  # noqa: E402
 
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
-
-
-def looped_clip(dest: Path, min_frames: int) -> Path:
-    import cv2
-
-    cap = cv2.VideoCapture(str(SQUATS))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    h, w = frames[0].shape[:2]
-    vw = cv2.VideoWriter(str(dest), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
-    n = 0
-    while n < min_frames:
-        for f in frames:
-            vw.write(f)
-            n += 1
-    vw.release()
-    return dest
 
 
 def ours(model: str, path: Path) -> dict:
@@ -83,7 +60,7 @@ def main() -> None:
         a.min_frames = 130
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        long_clip = looped_clip(tmp / "looped.avi", a.min_frames)
+        long_clip = looped_squats(tmp / "looped.avi", a.min_frames, whole_loops=True)
         print(f"model {a.model}; fps = frames / seconds including decoding (higher is better)")
         print(f"{'clip':<22}{'frames':>7}{'blazepose':>11}{'mediapipe':>11}{'ratio':>8}{'detector runs':>15}")
         for name, clip in (("squats (720x1280)", SQUATS), (f"squats looped", long_clip)):

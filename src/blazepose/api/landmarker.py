@@ -159,12 +159,16 @@ class PoseLandmarker:
 
     def estimate(self, image_rgb: np.ndarray, rois: list[Roi]) -> list[lm_stage.PoseEstimate]:
         """Run the landmark model on ROIs of one image (one batched call); keep every estimate."""
+        return self._estimate_crops([(image_rgb, r) for r in rois])
+
+    def _estimate_crops(self, crops: list[tuple[np.ndarray, Roi]]) -> list[lm_stage.PoseEstimate]:
+        """One batched landmark call on (image, ROI) pairs, possibly from different images."""
         self._check_open()
-        if not rois:
+        if not crops:
             return []
-        batch = np.stack([lm_stage.landmark_input(image_rgb, r) for r in rois])
+        batch = np.stack([lm_stage.landmark_input(img, r) for img, r in crops])
         out = self._landmarker.run(batch)
-        return [lm_stage.decode_pose(out, r, i) for i, r in enumerate(rois)]
+        return [lm_stage.decode_pose(out, r, i) for i, (_, r) in enumerate(crops)]
 
     # ---- results -----------------------------------------------------------------------------
     def _result(self, estimates, image_rgb: np.ndarray, ids=None, frame_index=None,
@@ -483,10 +487,8 @@ class PoseLandmarker:
         per_image: list[list[lm_stage.PoseEstimate]] = [[] for _ in rgbs]
         for start in range(0, len(jobs), int(batch_size)):
             chunk = jobs[start:start + int(batch_size)]
-            batch = np.stack([lm_stage.landmark_input(rgbs[i], roi) for i, roi in chunk])
-            out = self._landmarker.run(batch)
-            for j, (i, roi) in enumerate(chunk):
-                est = lm_stage.decode_pose(out, roi, j)
+            estimates = self._estimate_crops([(rgbs[i], roi) for i, roi in chunk])
+            for (i, _), est in zip(chunk, estimates):
                 if est.score >= self.min_tracking_confidence:
                     per_image[i].append(est)
         results = []

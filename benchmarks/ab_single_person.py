@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIX = ROOT.parent / "shared" / "fixtures"
+FIX = ROOT / "tests" / "data"
 
 CHILD = r"""
 import json, sys, time, statistics

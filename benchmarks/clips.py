@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-SQUATS = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "reference" / "pose_squats.mp4"
+SQUATS = Path(__file__).resolve().parents[1] / "tests" / "data" / "reference" / "pose_squats.mp4"
 
 
 def looped_squats(dest: Path, frames: int, *, size: tuple[int, int] | None = None,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-FIXTURES = HERE.parents[0].parent / "shared" / "fixtures"
+FIXTURES = HERE.parents[0] / "tests" / "data"
 
 from reference import run_reference  # noqa: E402
 

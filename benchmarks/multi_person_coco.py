@@ -22,7 +22,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-COCO = HERE.parents[0].parent / "shared" / "fixtures" / "coco"
+COCO = HERE.parents[0] / "tests" / "data" / "coco"
 
 MIN_LABELLED = 8
 ALPHA, MIN_PCK = 0.2, 0.5

@@ -28,7 +28,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-REFERENCE = HERE.parents[0].parent / "shared" / "fixtures" / "reference"
+REFERENCE = HERE.parents[0] / "tests" / "data" / "reference"
 
 from reference import run_reference  # noqa: E402
 

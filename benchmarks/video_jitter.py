@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-REF = HERE.parents[0].parent / "shared" / "fixtures" / "reference"
+REF = HERE.parents[0] / "tests" / "data" / "reference"
 
 
 def acceleration(a: np.ndarray) -> float:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-FIXTURES = HERE.parents[0].parent / "shared" / "fixtures"
+FIXTURES = HERE.parents[0] / "tests" / "data"
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
 
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import COCO, REFERENCE, needs_fixtures
+from conftest import COCO, REFERENCE
 
 PHOTOS = ["reference/pose.jpg", "reference/dance.jpg", "coco/000000000785.jpg", "coco/000000040083.jpg"]
 #: Landmarks of the same input by two routes (batched vs not, another process, Ray): within this.
@@ -74,7 +74,6 @@ def assert_same_results(a: Path, b: Path, tol: float = TOL_PX) -> None:
 
 
 # ---- Python API ----------------------------------------------------------------------------------
-@needs_fixtures
 def test_process_batch_equals_process_image_in_order(landmarker_factory, tmp_path):
     from blazepose import ImageReadError
     from blazepose.io.images import read_image
@@ -126,7 +125,6 @@ def test_collect_inputs_files_folders_globs_and_mirrored_paths(tmp_path):
 
 
 # ---- bad inputs ----------------------------------------------------------------------------------
-@needs_fixtures
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"
     good = make_photos(src, 3)
@@ -161,7 +159,6 @@ def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_
 
 
 # ---- resuming --------------------------------------------------------------------------------------
-@needs_fixtures
 def test_killed_batch_resumes_to_the_same_outputs_without_redoing_work(tmp_path):
     src = tmp_path / "in"
     make_photos(src, 16)
@@ -196,7 +193,6 @@ def test_killed_batch_resumes_to_the_same_outputs_without_redoing_work(tmp_path)
     assert not list(out.rglob("*.partial*"))
 
 
-@needs_fixtures
 def test_up_to_date_check_follows_input_and_options(tmp_path):
     from blazepose.apps.batch import BatchOptions, run_batch
 
@@ -222,7 +218,6 @@ def test_up_to_date_check_follows_input_and_options(tmp_path):
     assert [d["input"] for d in r.done] == [str(photos[1])]
 
 
-@needs_fixtures
 def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
     from blazepose.apps.batch import BatchOptions, run_batch
     from blazepose.io.images import read_image
@@ -265,7 +260,6 @@ def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
 
 
 # ---- Ray ---------------------------------------------------------------------------------------------
-@needs_fixtures
 def test_ray_engine_equals_local_engine(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'blazepose[ray]')")
     from blazepose.apps.batch import run_batch

@@ -6,14 +6,13 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 
 
 def run(*args, **kw):
     return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True, **kw)
 
 
-@needs_fixtures
 def test_image_json_annotate_and_mask(tmp_path):
     ann, mask = tmp_path / "a.png", tmp_path / "m.png"
     p = run("image", str(REFERENCE / "pose.jpg"), "--annotate", str(ann), "--mask", str(mask))
@@ -29,7 +28,6 @@ def test_image_json_annotate_and_mask(tmp_path):
     assert read_image(mask).shape == (667, 1000, 3)
 
 
-@needs_fixtures
 def test_many_files_one_bad_still_processes_the_others(tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_text("not an image")

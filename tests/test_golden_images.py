@@ -1,6 +1,6 @@
 """The pipeline on real photos against the reference implementation's expected outputs.
 
-Tolerances are those of the reference's own tests (see shared/fixtures/reference/expected.json):
+Tolerances are those of the reference's own tests (see tests/data/reference/expected.json):
 15 px per axis and 0.2 m for the legacy solution test on pose.jpg, IoU >= 0.85 for the mask,
 0.01 for the detector's box and expanded ROI, 0.03 normalized for dance.jpg (full, heavy).
 """
@@ -9,9 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from conftest import COCO, REFERENCE, needs_fixtures
+from conftest import COCO, REFERENCE
 
-pytestmark = needs_fixtures
 
 
 @pytest.mark.parametrize("model", ["lite", "full", "heavy"])

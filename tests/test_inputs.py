@@ -5,7 +5,7 @@ from PIL import Image
 
 from blazepose import ImageReadError, InputError
 from blazepose.io.images import as_rgb, read_image
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 
 
 # ---- bad files: typed error, message names the file ------------------------------------------
@@ -74,7 +74,6 @@ def test_formats_convert_to_rgb_uint8(tmp_path):
     assert tuple(read_image(tmp_path / "w.webp")[0, 0]) == (10, 20, 30)
 
 
-@needs_fixtures
 def test_exif_orientation_is_applied(tmp_path, landmarker_factory, pose_rgb):
     upright = landmarker_factory("full").process_image(pose_rgb)
     stored = Image.fromarray(pose_rgb).transpose(Image.Transpose.ROTATE_90)   # as a camera stores it
@@ -88,7 +87,6 @@ def test_exif_orientation_is_applied(tmp_path, landmarker_factory, pose_rgb):
     assert np.abs(res.landmarks[0, :, :2] - upright.landmarks[0, :, :2]).max() < 10
 
 
-@needs_fixtures
 def test_very_large_and_tiny_photos(landmarker_factory, pose_rgb):
     import cv2
 

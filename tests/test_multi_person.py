@@ -12,7 +12,7 @@ import pytest
 
 from blazepose.stages import multi
 from blazepose.stages.detector import Detections, iou
-from conftest import COCO, REFERENCE, needs_fixtures
+from conftest import COCO, REFERENCE
 
 
 def stick_figure(x0=100.0, y0=50.0, width=100.0, height=300.0) -> np.ndarray:
@@ -124,7 +124,6 @@ def test_blank_image_gives_zero_people(landmarker_factory):
     assert len(res) == 0 and res.ids.shape == (0,) and res.landmarks.shape == (0, 33, 3)
 
 
-@needs_fixtures
 def test_one_person_with_many_places_gives_one_pose_same_as_single(landmarker_factory, pose_rgb):
     one = landmarker_factory("full").process_image(pose_rgb)
     many = landmarker_factory("full", max_num_poses=10).process_image(pose_rgb)
@@ -154,7 +153,6 @@ def _found(results) -> tuple[int, int]:
     return found, total
 
 
-@needs_fixtures
 @pytest.mark.parametrize("max_num_poses, tiles, at_least", [
     (1, 0, 4),     # the reference's single person per image: 4 of 12 (MediaPipe legacy: 4 of 12)
     (10, 0, 4),    # the detector alone sees one person in each of these images
@@ -176,7 +174,6 @@ def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, at_
                                  res.visibility[j]) <= multi.DEDUPE_OKS_THRESHOLD
 
 
-@needs_fixtures
 def test_people_are_ordered_by_detection_score(landmarker_factory):
     pl = landmarker_factory("full", max_num_poses=10, detection_tiles=3)
     rgb = pl.load(COCO / "000000196141.jpg")
@@ -189,7 +186,6 @@ def test_people_are_ordered_by_detection_score(landmarker_factory):
     assert all(np.abs(det_rois[o] - r).max() < 1e-9 for o, r in zip(order, res.rois))
 
 
-@needs_fixtures
 def test_ids_reach_exports_and_drawing(landmarker_factory, tmp_path):
     from blazepose.outputs.draw import draw_pose
     from blazepose.outputs.export import CsvWriter, JsonWriter
@@ -215,7 +211,6 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True)
 
 
-@needs_fixtures
 def test_cli_max_poses_and_detection_tiles():
     p = _cli("image", str(COCO / "000000196141.jpg"), "--max-poses", "10", "--detection-tiles", "3", "--compact")
     assert p.returncode == 0, p.stderr

@@ -15,7 +15,7 @@ import pytest
 from blazepose.stages.landmarks import PoseEstimate
 from blazepose.stages.roi import Roi
 from blazepose.stages.tracking import REID_MAX_SCALE, REID_MAX_SHIFT, Tracker
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 
 
 # ---- hand-made poses -----------------------------------------------------------------------------
@@ -216,7 +216,6 @@ def ids_by_side(results):
     return out
 
 
-@needs_fixtures
 def test_two_people_keep_distinct_stable_ids(landmarker_factory):
     pl = landmarker_factory("full", max_num_poses=2)
     results = run(pl, two_people_clip(30))
@@ -229,7 +228,6 @@ def test_two_people_keep_distinct_stable_ids(landmarker_factory):
     assert pl.video_stats["detector_frames"] == 1           # both found at once, then tracked
 
 
-@needs_fixtures
 def test_newcomer_is_picked_up_within_the_interval(landmarker_factory):
     """The woman walks in at frame 8 (100 ms per frame, detection interval 250 ms)."""
     pl = landmarker_factory("full", max_num_poses=3)
@@ -242,7 +240,6 @@ def test_newcomer_is_picked_up_within_the_interval(landmarker_factory):
     assert all(s == {"left": 0, "right": 1} for s in sides[9:]), sides   # found at the next search
 
 
-@needs_fixtures
 def test_person_leaving_and_coming_back_regains_the_id(landmarker_factory):
     """The woman is away on frames 10-15 (600 ms); she comes back 60 px further right (she kept
     walking while away): well within reid_timeout_ms and REID_MAX_SHIFT, so she gets her id
@@ -264,7 +261,6 @@ def test_person_leaving_and_coming_back_regains_the_id(landmarker_factory):
             assert returned == woman, sides
 
 
-@needs_fixtures
 def test_video_cli_carries_ids(tmp_path, monkeypatch):
     """JSON ids, CSV person column and per-id colours in the annotated video, through the CLI."""
     import cv2

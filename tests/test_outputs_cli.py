@@ -7,11 +7,10 @@ import pytest
 
 from blazepose.outputs.angles import ANGLES_CSV_HEADER, JOINT_NAMES, summary_path
 from blazepose.outputs.export import CSV_HEADER
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 from test_cli import run
 
 
-@needs_fixtures
 def test_image_csv_angles_and_plot(tmp_path):
     pytest.importorskip("matplotlib", reason="--plot needs the 'plot' extra (matplotlib)")
     bad = tmp_path / "broken.jpg"
@@ -40,7 +39,6 @@ def test_image_csv_angles_and_plot(tmp_path):
     assert read_image(out / "plots" / "dance.angles.png").shape == (640, 960, 3)
 
 
-@needs_fixtures
 def test_image_angles_json(tmp_path):
     p = run("image", str(REFERENCE / "pose.jpg"), "--json", str(tmp_path / "r.json"), "--angles",
             str(tmp_path / "a.json"))
@@ -56,7 +54,6 @@ def test_image_angles_json(tmp_path):
     assert "Traceback" not in p.stderr
 
 
-@needs_fixtures
 def test_video_angles_plot_and_reps(tmp_path):
     pytest.importorskip("matplotlib", reason="--plot needs the 'plot' extra (matplotlib)")
     p = run("video", str(REFERENCE / "pose_squats.mp4"), "--angles", str(tmp_path / "a.csv"),

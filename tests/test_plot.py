@@ -12,7 +12,6 @@ pytest.importorskip("matplotlib", reason="plots need the 'plot' extra (matplotli
 from blazepose.io.images import read_image  # noqa: E402
 from blazepose.outputs.draw import draw_pose  # noqa: E402
 from blazepose.outputs.plot import plot_angles, plot_image_angles, require_matplotlib  # noqa: E402
-from conftest import needs_fixtures  # noqa: E402
 
 GREY = (204, 204, 204)   # matplotlib "0.8": frames without a pose
 
@@ -40,7 +39,6 @@ def test_missing_matplotlib_says_which_extra(monkeypatch):
         require_matplotlib()
 
 
-@needs_fixtures
 def test_image_plot_is_the_annotated_image_plus_angle_labels(pose_rgb, landmarker_factory, tmp_path):
     res = landmarker_factory("full").process_image(pose_rgb)
     drawn = draw_pose(pose_rgb, res)

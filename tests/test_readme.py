@@ -5,12 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import ROOT
 
 BLOCKS = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"README examples use {FIXTURES}")
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_python_block_runs(index, monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)

@@ -16,9 +16,8 @@ import pytest
 from blazepose import PoseResult
 from blazepose.outputs.angles import JOINT_NAMES, AngleSeries, angle_at, summarize
 from blazepose.outputs.reps import count_reps
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 
-pytestmark = needs_fixtures
 
 CLIP = REFERENCE / "pose_squats.mp4"
 BOTTOMS = [range(8, 14), range(32, 38), range(57, 63)]      # by eye

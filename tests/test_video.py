@@ -10,12 +10,11 @@ import numpy as np
 import pytest
 
 from _video_clips import SQUATS, blank_frames, corrupt_frame, squats_frames, write_avi
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 
 from blazepose import TimestampError, VideoReadError
 from blazepose.io.video import VideoReader
 
-pytestmark = needs_fixtures
 
 
 def test_squats_golden_tracking_and_smoothing(landmarker_factory):

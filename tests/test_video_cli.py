@@ -9,9 +9,7 @@ import time
 import pytest
 
 from _video_clips import corrupt_frame, squats_frames, write_avi
-from conftest import needs_fixtures
 
-pytestmark = needs_fixtures
 
 
 def cli(*args):

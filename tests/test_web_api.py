@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REFERENCE, needs_fixtures
+from conftest import REFERENCE
 
 pytest.importorskip("fastapi", reason="the web server needs the optional 'web' extra (pip install 'blazepose[web]')")
 pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (the 'dev' extra)")
@@ -94,7 +94,6 @@ def wait_job(client, job_id: str, timeout: float = 120.0) -> dict:
 
 
 # ---- photos ---------------------------------------------------------------------------------
-@needs_fixtures
 def test_image_result_is_the_librarys_and_the_clis_document(client, landmarker_factory):
     data = (REFERENCE / "pose.jpg").read_bytes()
     r = client.post("/api/image", files={"file": ("pose.jpg", data, "image/jpeg")},
@@ -121,7 +120,6 @@ def test_image_result_is_the_librarys_and_the_clis_document(client, landmarker_f
     assert float(rows[1][5]) == img["people"][0]["landmarks"][0]["x"]
 
 
-@needs_fixtures
 def test_annotated_and_csv_endpoints(client):
     data = (REFERENCE / "dance.jpg").read_bytes()
     r = client.post("/api/image/annotated", files={"file": ("d.jpg", data)}, data={"model": "lite"})
@@ -190,7 +188,6 @@ def test_decoded_by_content_not_by_name(client):
 
 
 # ---- videos ---------------------------------------------------------------------------------
-@needs_fixtures
 def test_video_job_progress_results_and_delete(client, landmarker_factory, tmp_path):
     clip = squat_clip(tmp_path / "squat.mp4", n=6)
     r = client.post("/api/video", files={"file": ("squat.mp4", clip.read_bytes(), "video/mp4")})
@@ -266,7 +263,6 @@ def test_job_ids_are_looked_up_never_used_as_paths(client):
 
 
 # ---- webcam socket, page, docs -------------------------------------------------------------
-@needs_fixtures
 def test_live_socket_tracks_frames_and_survives_garbage(client):
     import cv2
 
@@ -323,7 +319,6 @@ def test_page_static_files_and_offline_docs(client):
     assert cfg["limits"]["image_bytes"] == IMAGE_LIMIT and len(cfg["connections"]) == 35
 
 
-@needs_fixtures
 def test_finished_jobs_expire_with_their_files(client, tmp_path):
     clip = squat_clip(tmp_path / "s.mp4", n=2)
     job_id = client.post("/api/video", files={"file": ("s.mp4", clip.read_bytes())}).json()["job_id"]
@@ -375,7 +370,6 @@ def test_fifo_lock_serves_waiters_in_arrival_order():
     assert order == [0, 1, 2, 3, 4]
 
 
-@needs_fixtures
 def test_a_job_failing_half_way_keeps_what_it_wrote(client, tmp_path, monkeypatch):
     import blazepose.outputs.draw as draw
 

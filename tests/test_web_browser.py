@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REFERENCE, ROOT, needs_fixtures
+from conftest import REFERENCE, ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = [
-    needs_fixtures,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs it: apt-get install chromium)"),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the 'dev' extra) is not installed")

@@ -156,7 +156,7 @@ def test_angles_json_streams_then_adds_the_summary(tmp_path):
         w.write(r)
     w.close()
     doc = json.loads(p.read_text())
-    assert doc["schema_version"] == 1 and doc["angles"]["joints"]["left_knee"] == ["left_hip", "left_knee", "left_ankle"]
+    assert doc["schema_version"] == 2 and doc["angles"]["joints"]["left_knee"] == ["left_hip", "left_knee", "left_ankle"]
     assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2, 3] and doc["frames"][2]["people"] == []
     got = [f["people"][0]["joints"]["right_knee"]["angle_3d"] for f in doc["frames"] if f["people"]]
     assert got == pytest.approx([170, 90, 120], abs=0.005)

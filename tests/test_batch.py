@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from blazepose.options import PoseOptions
 from conftest import COCO, REFERENCE
 
 PHOTOS = ["reference/pose.jpg", "reference/dance.jpg", "coco/000000000785.jpg", "coco/000000040083.jpg"]
@@ -209,12 +210,12 @@ def test_up_to_date_check_follows_input_and_options(tmp_path):
     r = run_batch([str(src)], out, BatchOptions(annotate=True), workers=1)   # annotated output missing
     assert len(r.done) == 2
     assert sorted(p.name for p in out.rglob("*.png")) == sorted(p.name + ".annotated.png" for p in photos)
-    r = run_batch([str(src)], out, BatchOptions(min_detection_confidence=0.6), workers=1)   # other options
+    r = run_batch([str(src)], out, BatchOptions(PoseOptions(min_detection_confidence=0.6)), workers=1)   # other options
     assert len(r.done) == 2
     # a result file cut short (not renamed by this tool) is never taken as done
     res = out / (photos[1].relative_to(src).as_posix() + ".json")
     res.write_bytes(res.read_bytes()[:-10])
-    r = run_batch([str(src)], out, BatchOptions(min_detection_confidence=0.6), workers=1)
+    r = run_batch([str(src)], out, BatchOptions(PoseOptions(min_detection_confidence=0.6)), workers=1)
     assert [d["input"] for d in r.done] == [str(photos[1])]
 
 
@@ -279,7 +280,7 @@ def test_ray_engine_equals_local_engine(tmp_path):
 def test_progress_bar_only_on_a_terminal():
     import io
 
-    from blazepose.apps.batch import Progress
+    from blazepose.apps.progress import progress_bar
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -287,10 +288,10 @@ def test_progress_bar_only_on_a_terminal():
 
     term, pipe = Terminal(), io.StringIO()
     for stream in (term, pipe):
-        bar = Progress(3, stream)
-        for status in ("done", "failed", "done"):
-            bar.update({"status": status})
+        bar = progress_bar(3, "file", stream=stream)
+        for _ in range(3):
+            bar.update(1)
         bar.close()
     assert pipe.getvalue() == ""
     last = term.getvalue().rstrip("\n").split("\r")[-1]
-    assert last.startswith("[" + "#" * 30 + "] 3/3") and "(1 failed)" in last
+    assert "3/3" in last and "100%" in last

@@ -18,8 +18,8 @@ def test_image_json_annotate_and_mask(tmp_path):
     p = run("image", str(REFERENCE / "pose.jpg"), "--annotate", str(ann), "--mask", str(mask))
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
-    assert doc["schema_version"] == 1 and doc["model"] == "full"
-    (img,) = doc["images"]
+    assert doc["schema_version"] == 2 and doc["model"] == "full"
+    (img,) = doc["frames"]
     assert img["image_width"] == 1000 and len(img["people"][0]["landmarks"]) == 33
     from blazepose.io.images import read_image
     a = read_image(ann)
@@ -35,8 +35,11 @@ def test_many_files_one_bad_still_processes_the_others(tmp_path):
     p = run("image", str(REFERENCE / "pose.jpg"), str(bad), str(REFERENCE / "dance.jpg"), "--json", str(out))
     assert p.returncode == 1
     doc = json.loads(out.read_text())
-    assert [i["file"] for i in doc["images"]] == [str(REFERENCE / "pose.jpg"), str(REFERENCE / "dance.jpg")]
-    assert doc["failed"][0]["file"] == str(bad) and "not an image" in doc["failed"][0]["error"]
+    # one frame per photo in command-line order; the bad one is a frame with its error
+    assert [f["file"] for f in doc["frames"]] == [str(REFERENCE / "pose.jpg"), str(bad), str(REFERENCE / "dance.jpg")]
+    assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2]
+    assert "not an image" in doc["frames"][1]["error"] and "people" not in doc["frames"][1]
+    assert all("error" not in doc["frames"][i] and doc["frames"][i]["people"] for i in (0, 2))
     assert "2 processed, 1 failed" in p.stderr and "broken.jpg" in p.stderr
     assert "Traceback" not in p.stderr
 

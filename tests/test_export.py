@@ -43,7 +43,7 @@ def test_json_round_trip_within_rounding(tmp_path):
     fr = frames()
     path = export(fr, tmp_path / "poses.json", model="full")
     doc = json.loads(path.read_text())
-    assert doc["schema_version"] == 1 and doc["model"] == "full" and "blazepose_version" in doc
+    assert doc["schema_version"] == 2 and doc["model"] == "full" and "blazepose_version" in doc
     assert doc["coordinates"]["x"].startswith("pixels")
     assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2]
     assert doc["frames"][1]["people"] == []

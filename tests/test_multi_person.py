@@ -196,7 +196,7 @@ def test_ids_reach_exports_and_drawing(landmarker_factory, tmp_path):
     assert len(res) == 2
     assert [p["id"] for p in res.to_dict()["people"]] == [0, 1]
     with CsvWriter(tmp_path / "r.csv") as cw:
-        cw.write(res, frame=0)
+        cw.write(res)
     with JsonWriter(tmp_path / "r.json", {"model": "full"}) as jw:
         jw.write(res)
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
@@ -214,7 +214,7 @@ def _cli(*args):
 def test_cli_max_poses_and_detection_tiles():
     p = _cli("image", str(COCO / "000000196141.jpg"), "--max-poses", "10", "--detection-tiles", "3", "--compact")
     assert p.returncode == 0, p.stderr
-    people = json.loads(p.stdout)["images"][0]["people"]
+    people = json.loads(p.stdout)["frames"][0]["people"]
     assert len(people) >= 4 and [q["id"] for q in people] == list(range(len(people)))
     bad = _cli("image", str(REFERENCE / "pose.jpg"), "--max-poses", "0")
-    assert bad.returncode == 2 and "--max-poses: must be >= 1, got 0" in bad.stderr
+    assert bad.returncode == 2 and "blazepose image: error: max_num_poses must be an integer in 1..100, got 0" in bad.stderr

@@ -283,7 +283,8 @@ def test_video_cli_carries_ids(tmp_path, monkeypatch):
     assert cli_mod.main(["video", str(clip), "--max-poses", "2", "--json", str(js), "--csv", str(cs),
                          "-o", str(avi), "--no-progress"]) == 0
     doc = json.loads(js.read_text())
-    assert (doc["max_num_poses"], doc["detection_interval_ms"], doc["reid_timeout_ms"]) == (2, 250.0, 2000.0)
+    o = doc["options"]
+    assert (o["max_num_poses"], o["detection_interval_ms"], o["reid_timeout_ms"]) == (2, 250.0, 2000.0)
     json_ids = [[p["id"] for p in f["people"]] for f in doc["frames"]]
     assert json_ids[:5] == [[0, 1]] * 5 and all(len(i) == 1 for i in json_ids[5:9])
     assert json_ids[-1] == [0, 1]                                    # the woman is back with her id
@@ -301,9 +302,9 @@ def test_video_cli_carries_ids(tmp_path, monkeypatch):
 def test_video_cli_rejects_bad_intervals(capsys):
     from blazepose.apps import cli as cli_mod
 
-    with pytest.raises(SystemExit):
-        cli_mod.main(["video", "x.mp4", "--json", "o.json", "--detection-interval-ms", "-5"])
-    assert "must be a finite number >= 0" in capsys.readouterr().err
+    assert cli_mod.main(["video", "x.mp4", "--json", "o.json", "--detection-interval-ms", "-5"]) == 2
+    err = capsys.readouterr().err
+    assert err == "blazepose video: error: detection_interval_ms must be a finite number >= 0, got -5\n"
 
 
 def test_landmarker_rejects_bad_intervals():
@@ -317,21 +318,20 @@ def test_offline_smoothing_restarts_at_a_reidentified_return():
     """Offline (forward-backward) smoothing runs on each unbroken stretch of an id: a person
     away on frames 5-7 and back 100 px further keeps the same id, and the stretch after the
     gap is not pulled towards where they were before it."""
-    from types import SimpleNamespace
-
-    from blazepose import PoseLandmarker
+    from blazepose.stages.offline import RawFrame, RawPose, smooth_tracks
 
     def person(x):
         lm = np.zeros((33, 3))
         lm[:, 0] = x + np.arange(33)
         lm[:, 1] = 100.0 + 5 * np.arange(33)
-        return (0, lm, np.ones(33), np.ones(33), np.zeros((33, 3)), 0.9, np.zeros(5), 150.0, False)
+        return RawPose(track_id=0, landmarks=lm, visibility=np.ones(33), presence=np.ones(33),
+                       world=np.zeros((33, 3)), score=0.9, roi=np.zeros(5), scale=150.0)
 
-    frames = [(i, i * 100.0, (480, 640, 3), [] if 5 <= i < 8 else [person(0.0 if i < 5 else 100.0)], False)
+    frames = [RawFrame(i, i * 100.0, (640, 480), [] if 5 <= i < 8 else [person(0.0 if i < 5 else 100.0)])
               for i in range(13)]
-    out = PoseLandmarker._smooth_tracks_offline(SimpleNamespace(smooth_landmarks=True), frames)
+    out = smooth_tracks(frames, smooth_landmarks=True)
     assert all(o == [] for o in out[5:8])
-    before = np.stack([o[0][0] for o in out[:5]])
-    after = np.stack([o[0][0] for o in out[8:]])
+    before = np.stack([o[0].landmarks for o in out[:5]])
+    after = np.stack([o[0].landmarks for o in out[8:]])
     np.testing.assert_allclose(before[..., 0], np.tile(np.arange(33.0), (5, 1)), atol=1e-9)
     np.testing.assert_allclose(after[..., 0], np.tile(100.0 + np.arange(33.0), (5, 1)), atol=1e-9)

@@ -27,7 +27,7 @@ def test_image_csv_angles_and_plot(tmp_path):
     # frame = the image's position on the command line: 0 and 2 (1 failed)
     assert sorted({r[0] for r in rows[1:]}) == ["0", "2"] and len(rows) == 1 + 2 * 33
     nose = [r for r in rows[1:] if r[0] == "2" and r[3] == "0"][0]
-    lm = doc["images"][1]["people"][0]["landmarks"][0]
+    lm = doc["frames"][2]["people"][0]["landmarks"][0]
     assert float(nose[5]) == lm["x"] and float(nose[6]) == lm["y"]      # one code path, same values
     with open(out / "a.csv", newline="") as f:
         arows = list(csv.reader(f))

@@ -57,18 +57,18 @@ def test_ctrl_c_leaves_valid_partial_files(tmp_path):
 
 
 def test_crash_mid_way_keeps_the_frames_done(tmp_path, monkeypatch):
-    from blazepose.api.landmarker import PoseLandmarker
+    from blazepose.api.session import VideoSession
     from blazepose.apps import cli as cli_mod
 
     clip = write_avi(tmp_path / "c.avi", squats_frames(12, size=(180, 320)))
-    real = PoseLandmarker.process_frame
+    real = VideoSession.process_frame
 
     def boom(self, frame, ts, **kw):
         if kw.get("frame_index") == 7:
             raise RuntimeError("simulated crash")
         return real(self, frame, ts, **kw)
 
-    monkeypatch.setattr(PoseLandmarker, "process_frame", boom)
+    monkeypatch.setattr(VideoSession, "process_frame", boom)
     js, cs = tmp_path / "o.json", tmp_path / "o.csv"
     with pytest.raises(RuntimeError, match="simulated crash"):
         cli_mod.main(["video", str(clip), "--json", str(js), "--csv", str(cs)])

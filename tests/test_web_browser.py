@@ -128,7 +128,7 @@ def small_clip(path: Path, n: int = 10, size=(180, 320)) -> Path:
 
 def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
-    expected = cli_image(REFERENCE / "pose.jpg")["images"][0]["people"][0]["landmarks"]
+    expected = cli_image(REFERENCE / "pose.jpg")["frames"][0]["people"][0]["landmarks"]
     ctx = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     page = ctx.new_page()
     errors: list[str] = []
@@ -157,8 +157,8 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     assert dl.value.suggested_filename == "pose.json"
     dl.value.save_as(tmp_path / "pose.json")
     doc = json.loads((tmp_path / "pose.json").read_text())
-    assert doc["schema_version"] == 1 and doc["model"] == "full" and doc["failed"] == []
-    got = doc["images"][0]["people"][0]["landmarks"]
+    assert doc["schema_version"] == 2 and doc["model"] == "full"
+    got = doc["frames"][0]["people"][0]["landmarks"]
     assert [p["name"] for p in got] == [p["name"] for p in expected]
     np.testing.assert_allclose([[p["x"], p["y"], p["world_x"]] for p in got],
                                [[p["x"], p["y"], p["world_x"]] for p in expected], atol=0.01)

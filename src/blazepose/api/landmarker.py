@@ -1,14 +1,17 @@
-"""PoseLandmarker: the public entry point (image mode; video mode and batches build on it)."""
+"""PoseLandmarker: the public entry point; the engines and the stateless image and batch calls.
+
+Video state lives in ``api.session.VideoSession``; options in ``blazepose.options.PoseOptions``.
+"""
 from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
+import threading
 from typing import Union
 
 import numpy as np
 
-from ..errors import InputError, TimestampError
+from ..errors import InputError
 from ..io.images import as_rgb, read_image
 from ..landmark import NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS
 from ..models import registry
@@ -16,10 +19,10 @@ from ..runtime.engine import DETECTOR_OUTPUTS, LANDMARK_OUTPUTS, LiteRTEngine, d
 from ..stages import detector as det_stage
 from ..stages import landmarks as lm_stage
 from ..stages import multi as multi_stage
+from ..options import FIELD_NAMES, OptionsError, PoseOptions
 from ..stages.roi import Roi, roi_from_alignment_points
-from ..stages import smoothing as sm_stage
-from ..stages.tracking import Tracker
-from .result import PoseResult
+from .result import PersonValues, PoseResult
+from .session import VideoSession
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +31,22 @@ MODELS = registry.LANDMARK_MODELS
 
 
 class PoseLandmarker:
-    """Finds the 33 BlazePose landmarks of people in images.
+    """Finds the 33 BlazePose landmarks of people in images; holds the engines.
 
-    Parameters keep MediaPipe's names: ``model`` is ``"lite"``, ``"full"`` or ``"heavy"``;
-    ``min_detection_confidence`` is the detector's score threshold; ``min_tracking_confidence``
-    the landmark model's pose-presence threshold (below it, no pose); ``enable_segmentation``
-    adds a person mask; ``upper_body_only`` returns landmarks 0–24 only. Images are RGB
-    (``process_image`` also takes a file path). Use it as a context manager, or call ``close()``.
+    Options are a ``PoseOptions`` (``blazepose.options``: MediaPipe's names, validated once),
+    given as keywords (``PoseLandmarker("full", max_num_poses=4)``), as ``model_complexity``, or
+    as an object (``PoseLandmarker(options)``); ``landmarker.options`` holds them and each field
+    is also a read-only attribute (``landmarker.max_num_poses``). Images are RGB (``process_image``
+    also takes a file path). Use it as a context manager, or call ``close()``.
 
-    Video mode (``process_frame``, ``process_video``) tracks people from frame to frame and, with
-    ``smooth_landmarks`` / ``smooth_segmentation`` (both on by default), smooths landmarks and
-    masks over time; ``process_image`` never tracks or smooths.
+    Image mode (``process_image``, ``process_batch``) is stateless. Video mode lives in a
+    ``VideoSession`` (``session()``): tracking, smoothing and timestamps of one video;
+    ``process_frame`` / ``process_video`` / ``reset`` here use the landmarker's own session.
+
+    Thread safety: one landmarker may be called from several threads; each engine call is
+    serialised by a lock (so threads share the engines rather than run them in parallel: for
+    parallel work use one landmarker per thread, or ``blazepose batch``). The landmarker's own
+    video session is locked per frame; give each video its own ``session()``.
 
     Several people: ``max_num_poses`` (default 1) is the most people returned per image. People
     are ordered by their detection score, best first, and numbered 0, 1, ... in that order
@@ -49,57 +57,29 @@ class PoseLandmarker:
     overlapping tiles of the 2x2, 3x3, ... grids up to ``detection_tiles`` x ``detection_tiles``,
     so it costs ``1 + sum(k² for k in 2..detection_tiles)`` detector calls per image (5 for 2,
     14 for 3) instead of 1; detections from all of them are merged with weighted NMS.
-
-    Several people in video (``stages.tracking`` has the exact rules): each tracked person keeps
-    an id (``result.ids``, results ordered by id). The detector runs on every frame while nobody
-    is tracked, and, while fewer than ``max_num_poses`` are, at most once per
-    ``detection_interval_ms`` (default 250 ms; 0: every frame) to pick up newcomers; detections
-    overlapping a tracked person are ignored, and of two poses on one body the older id is kept.
-    A person lost and found again within ``reid_timeout_ms`` (default 2000 ms; 0: off) near where
-    they were last seen, at a similar size, gets their id back when no other ended track or new
-    person could match (re-identification); their filters restart either way.
     """
 
-    def __init__(self, model: str = "full", *, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, enable_segmentation: bool = False,
-                 upper_body_only: bool = False, max_num_poses: int = 1, detection_tiles: int = 0,
-                 num_threads: int | None = None, model_path: str | os.PathLike | None = None,
-                 detector_path: str | os.PathLike | None = None, download: bool = True,
-                 smooth_landmarks: bool = True, smooth_segmentation: bool = True,
-                 detection_interval_ms: float = 250.0, reid_timeout_ms: float = 2000.0):
-        if model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
-        for nm, v in (("min_detection_confidence", min_detection_confidence),
-                      ("min_tracking_confidence", min_tracking_confidence)):
-            if not 0.0 <= float(v) <= 1.0:
-                raise ValueError(f"{nm} must be in [0, 1], got {v}")
-        if int(max_num_poses) < 1:
-            raise ValueError(f"max_num_poses must be >= 1, got {max_num_poses}")
-        for nm, v in (("detection_interval_ms", detection_interval_ms), ("reid_timeout_ms", reid_timeout_ms)):
-            if not (np.isfinite(float(v)) and float(v) >= 0.0):
-                raise ValueError(f"{nm} must be a finite number of milliseconds >= 0, got {v}")
-        if int(detection_tiles) < 0:
-            raise ValueError(f"detection_tiles must be >= 0 (0 or 1: off), got {detection_tiles}")
-        self.model = model
-        self.min_detection_confidence = float(min_detection_confidence)
-        self.min_tracking_confidence = float(min_tracking_confidence)
-        self.enable_segmentation = bool(enable_segmentation)
-        self.upper_body_only = bool(upper_body_only)
-        self.max_num_poses = int(max_num_poses)
-        self.detection_tiles = int(detection_tiles)
-        self.detection_interval_ms = float(detection_interval_ms)
-        self.reid_timeout_ms = float(reid_timeout_ms)
-        self.num_threads = num_threads or default_num_threads()
+    def __init__(self, model: "str | int | PoseOptions" = "full", *, options: PoseOptions | None = None,
+                 model_path: str | os.PathLike | None = None, detector_path: str | os.PathLike | None = None,
+                 download: bool = True, **kwargs):
+        if isinstance(model, PoseOptions):
+            if options is not None:
+                raise OptionsError("give the options once: as the first argument or as options=, not both")
+            options = model
+        elif "model_complexity" not in kwargs or model != "full":
+            kwargs.setdefault("model", model)
+        self.options: PoseOptions = PoseOptions.from_mapping(kwargs, base=options)
+        o = self.options
+        threads = o.num_threads or default_num_threads()
         det_file = registry.resolve("detector", detector_path, download=download)
-        lm_file = registry.resolve(model, model_path, download=download)
-        wanted = ["landmarks", "pose_flag", "heatmap", "world"] + (["segmentation"] if enable_segmentation else [])
-        self._detector = LiteRTEngine(det_file, DETECTOR_OUTPUTS, self.num_threads)
-        self._landmarker = LiteRTEngine(lm_file, LANDMARK_OUTPUTS, self.num_threads, outputs=wanted)
+        lm_file = registry.resolve(o.model, model_path, download=download)
+        wanted = ["landmarks", "pose_flag", "heatmap", "world"] + (["segmentation"] if o.enable_segmentation else [])
+        self._detector = LiteRTEngine(det_file, DETECTOR_OUTPUTS, threads)
+        self._landmarker = LiteRTEngine(lm_file, LANDMARK_OUTPUTS, threads, outputs=wanted)
         self._anchors = det_stage.generate_anchors()
         self._closed = False
-        self.smooth_landmarks = bool(smooth_landmarks)
-        self.smooth_segmentation = bool(smooth_segmentation)
-        self._init_video_state()
+        self._session_lock = threading.Lock()
+        self._session: VideoSession | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
@@ -115,6 +95,10 @@ class PoseLandmarker:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this PoseLandmarker is closed")
+
+    @property
+    def num_threads(self) -> int:
+        return self.options.num_threads or default_num_threads()
 
     @property
     def num_output_landmarks(self) -> int:
@@ -170,32 +154,24 @@ class PoseLandmarker:
         out = self._landmarker.run(batch)
         return [lm_stage.decode_pose(out, r, i) for i, (_, r) in enumerate(crops)]
 
-    # ---- results -----------------------------------------------------------------------------
-    def _result(self, estimates, image_rgb: np.ndarray, ids=None, frame_index=None,
-                timestamp_ms=None, mask=None) -> PoseResult:
+    # ---- results ------------------------------------------------------------------------------
+    def _result(self, estimates, image_rgb: np.ndarray, mask=None) -> PoseResult:
+        """An image-mode result: people numbered 0..N-1 in the order given."""
         h, w = image_rgb.shape[:2]
-        k = self.num_output_landmarks
-        if not estimates:
-            return PoseResult.empty((w, h), k, mask=mask, frame_index=frame_index,
-                                    timestamp_ms=timestamp_ms, meta={"model": self.model})
-        return PoseResult(
-            landmarks=np.stack([e.landmarks[:k] for e in estimates]),
-            visibility=np.stack([e.visibility[:k] for e in estimates]),
-            presence=np.stack([e.presence[:k] for e in estimates]),
-            world=np.stack([e.world[:k] for e in estimates]),
-            scores=np.array([e.score for e in estimates]),
-            rois=np.stack([e.roi.as_array() for e in estimates]),
-            ids=np.arange(len(estimates)) if ids is None else np.asarray(ids),
-            image_size=(w, h), mask=mask, frame_index=frame_index, timestamp_ms=timestamp_ms,
-            meta={"model": self.model})
+        people = [PersonValues(e.landmarks, e.visibility, e.presence, e.world, e.score, e.roi.as_array(), i)
+                  for i, e in enumerate(estimates)]
+        return PoseResult.from_people(people, (w, h), self.num_output_landmarks, mask=mask,
+                                      meta={"model": self.model})
 
-    def _mask(self, estimates, w: int, h: int) -> np.ndarray | None:
+    def mask_of(self, estimates, width: int, height: int) -> np.ndarray | None:
+        """The person mask (H, W) of some estimates (None when segmentation is off): the pixelwise
+        maximum of each person's mask, mapped from their ROI to the image."""
         if not self.enable_segmentation:
             return None
-        mask = np.zeros((h, w), np.float32)
+        mask = np.zeros((height, width), np.float32)
         for e in estimates:
             if e.mask_logits is not None:
-                np.maximum(mask, lm_stage.mask_to_image(e.mask_logits, e.roi, w, h), out=mask)
+                np.maximum(mask, lm_stage.mask_to_image(e.mask_logits, e.roi, width, height), out=mask)
         return mask
 
     @staticmethod
@@ -217,226 +193,43 @@ class PoseLandmarker:
             estimates = [e for e in self.estimate(rgb, rois) if e.score >= self.min_tracking_confidence]
         else:
             estimates = self._estimate_people(rgb, dets)
-        return self._result(estimates, rgb, mask=self._mask(estimates, w, h))
+        return self._result(estimates, rgb, mask=self.mask_of(estimates, w, h))
 
-    # ---- video mode ----------------------------------------------------------------------------
-    def _init_video_state(self) -> None:
-        self._tracker = Tracker(self.max_num_poses, self.min_tracking_confidence, self.smooth_landmarks,
-                                detection_interval_s=self.detection_interval_ms / 1000.0,
-                                reid_timeout_s=self.reid_timeout_ms / 1000.0)
-        self._mask_smoother = sm_stage.SegmentationSmoother()
-        self._last_timestamp_ms: float | None = None
-        self._video_size: tuple[int, int] | None = None
-        self._frame_counter = 0
-        #: Counters of the current video: frames processed and frames on which the detector ran.
-        self.video_stats = {"frames": 0, "detector_frames": 0}
+    # ---- video mode (the landmarker's own session) ---------------------------------------------
+    def session(self) -> VideoSession:
+        """A new video session on this landmarker's engines (one per video or camera)."""
+        self._check_open()
+        return VideoSession(self)
+
+    def _own_session(self) -> VideoSession:
+        if self._session is None:
+            self._session = VideoSession(self)
+        return self._session
+
+    @property
+    def video_stats(self) -> dict:
+        """Frames processed in the current video of the landmarker's own session, and frames on
+        which the detector ran."""
+        return dict(self._own_session().stats)
 
     def reset(self) -> None:
-        """Forget the tracked people, filters and last timestamp: the next frame starts a new video."""
-        self._init_video_state()
-
-    def _track(self, rgb: np.ndarray, t_s: float):
-        """One tracking step: (tracked poses, whether the detector ran)."""
-        tracker = self._tracker
-        ran = False
-        if tracker.needs_detection(t_s):
-            ran = True
-            h, w = rgb.shape[:2]
-            dets = self.detect(rgb)
-            tracker.start_tracks([self.roi_from_detection(dets, i, w, h) for i in range(len(dets))], t_s)
-        estimates = self.estimate(rgb, [t.roi for t in tracker.tracks])
-        return tracker.update(estimates, t_s), ran
+        """Start a new video in the landmarker's own session."""
+        with self._session_lock:
+            self._own_session().reset()
 
     def process_frame(self, frame: np.ndarray, timestamp_ms: float, *, frame_index: int | None = None) -> PoseResult:
-        """Landmarks of one video frame (RGB array) at ``timestamp_ms``, tracking the previous frames.
-
-        Timestamps are the frames' real presentation times in milliseconds and must increase
-        strictly from call to call (else ``TimestampError``; call ``reset()`` to start another
-        video). The detector runs while nobody is tracked, and with ``max_num_poses`` > 1 also
-        every ``detection_interval_ms`` while places are free; each tracked person's next region
-        comes from this frame's smoothed auxiliary landmarks. Landmarks, visibility and world
-        points are smoothed when ``smooth_landmarks`` is on, the mask when
-        ``smooth_segmentation`` is; all filters of a person restart when the person is lost.
-        ``result.ids`` are track ids, results ordered by id (a person lost and found again within
-        ``reid_timeout_ms`` near the same place gets the same id back, see the class docstring);
-        ``result.meta["detector"]`` says whether the detector ran on this frame.
-        """
+        """``VideoSession.process_frame`` on the landmarker's own session (see there)."""
         self._check_open()
-        try:
-            ts = float(timestamp_ms)
-        except (TypeError, ValueError):
-            raise TimestampError(f"timestamp_ms must be a number of milliseconds, got {timestamp_ms!r}") from None
-        if not np.isfinite(ts):
-            raise TimestampError(f"timestamp_ms must be finite, got {timestamp_ms!r}")
-        if self._last_timestamp_ms is not None and ts <= self._last_timestamp_ms:
-            raise TimestampError(
-                f"timestamp {ts:g} ms is not after the previous frame's {self._last_timestamp_ms:g} ms: "
-                "video-mode timestamps must increase strictly (call reset() to start a new video)")
-        rgb = self.load(frame) if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or \
-            frame.ndim != 3 or frame.shape[2] != 3 else frame
-        h, w = rgb.shape[:2]
-        if self._video_size is not None and self._video_size != (w, h):
-            log.info("frame size changed from %s to %s: tracking restarts", self._video_size, (w, h))
-            self._tracker.reset()
-            self._mask_smoother.reset()
-        self._video_size = (w, h)
-        self._last_timestamp_ms = ts
-        poses, ran = self._track(rgb, ts / 1000.0)
-        self.video_stats["frames"] += 1
-        self.video_stats["detector_frames"] += int(ran)
-        if frame_index is None:
-            frame_index = self._frame_counter
-        self._frame_counter = frame_index + 1
-        mask = self._mask([p.estimate for p in poses], w, h)
-        if mask is not None and poses and self.smooth_segmentation:
-            mask = self._mask_smoother.apply(mask)
-        elif not poses:
-            self._mask_smoother.reset()
-        return self._tracked_result(poses, rgb.shape, mask, frame_index, ts, ran)
-
-    def _tracked_result(self, poses, shape, mask, frame_index, ts, ran) -> PoseResult:
-        h, w = shape[:2]
-        k = self.num_output_landmarks
-        meta = {"model": self.model, "detector": ran}
-        if not poses:
-            return PoseResult.empty((w, h), k, mask=mask, frame_index=frame_index, timestamp_ms=ts, meta=meta)
-        return PoseResult(
-            landmarks=np.stack([p.smoothed.landmarks[:k] for p in poses]),
-            visibility=np.stack([p.smoothed.visibility[:k] for p in poses]),
-            presence=np.stack([p.estimate.presence[:k] for p in poses]),
-            world=np.stack([p.smoothed.world[:k] for p in poses]),
-            scores=np.array([p.estimate.score for p in poses]),
-            rois=np.stack([p.estimate.roi.as_array() for p in poses]),
-            ids=np.array([p.track_id for p in poses], np.int64),
-            image_size=(w, h), mask=mask, frame_index=frame_index, timestamp_ms=ts, meta=meta)
+        with self._session_lock:
+            return self._own_session().process_frame(frame, timestamp_ms, frame_index=frame_index)
 
     def process_video(self, source, *, offline_smoothing: bool = False, return_frames: bool = False,
                       progress=None):
-        """Iterate over a video: one ``PoseResult`` per decoded frame, in order.
-
-        ``source`` is a file path, a camera index, a stream URL or an open ``io.video.VideoReader``
-        (whose ``errors`` then list the undecodable frames that were skipped: their indices are
-        missing from the results). Each result carries ``frame_index`` and ``timestamp_ms`` from
-        the container. Starts a new video (``reset()``) first. Decoding runs in a background
-        thread, overlapping inference.
-
-        ``offline_smoothing=True`` (files only) replaces the causal filters by the zero-lag
-        forward-backward smoother (``stages.smoothing.smooth_offline``) on every tracked
-        stretch: the whole file is analysed first (memory grows by about 2 KB per frame; no
-        masks are kept, so it cannot be combined with ``enable_segmentation``), then results are
-        yielded. If interrupted (KeyboardInterrupt) during the analysis, the frames done so far
-        are smoothed and yielded, then the interrupt is raised again.
-
-        ``return_frames=True`` yields ``(rgb_frame, result)`` pairs instead (with offline
-        smoothing the file is decoded a second time for them). ``progress``, if given, is called
-        with 1 after each frame is analysed (during the analysis pass with offline smoothing).
-        """
-        from ..io.video import VideoReader
-
-        own = not isinstance(source, VideoReader)
-        reader = VideoReader(source) if own else source
-        try:
-            if offline_smoothing:
-                if self.enable_segmentation:
-                    raise InputError("offline_smoothing keeps no segmentation masks: use a landmarker "
-                                     "without enable_segmentation, or causal smoothing")
-                if reader.is_stream:
-                    raise InputError(f"{reader.name}: offline smoothing needs a file (it reads the video to the end)")
-                yield from self._process_video_offline(reader, return_frames, progress)
-                return
-            self.reset()
-            for fr in reader:
-                res = self.process_frame(fr.image, fr.timestamp_ms, frame_index=fr.index)
-                if progress is not None:
-                    progress(1)
-                yield (fr.image, res) if return_frames else res
-        finally:
-            if own:
-                reader.close()
-
-    def _process_video_offline(self, reader, return_frames: bool, progress=None):
-        from ..io.video import VideoReader
-
-        self.reset()
-        saved = self.smooth_landmarks
-        self._tracker.smooth_landmarks = False  # pass 1: raw landmarks (aux points still smoothed)
-        frames = []   # per frame: (index, ts, [(track_id, landmarks, vis, presence, world, score, roi, scale)])
-        interrupted = None
-        try:
-            for fr in reader:
-                poses, ran = self._track(fr.image, fr.timestamp_ms / 1000.0)
-                self.video_stats["frames"] += 1
-                self.video_stats["detector_frames"] += int(ran)
-                people = []
-                for p in poses:
-                    e = p.estimate
-                    scale = sm_stage.object_scale(e.landmarks[33], e.landmarks[34])
-                    people.append((p.track_id, e.landmarks[:33].astype(np.float32), e.visibility[:33].astype(np.float32),
-                                   e.presence[:33].astype(np.float32), e.world.astype(np.float32), e.score,
-                                   e.roi.as_array(), scale, ran))
-                frames.append((fr.index, fr.timestamp_ms, fr.image.shape, people, ran))
-                if progress is not None:
-                    progress(1)
-        except KeyboardInterrupt as exc:
-            interrupted = exc
-            log.warning("interrupted after %d frames: smoothing and returning those", len(frames))
-        finally:
-            self._tracker.smooth_landmarks = saved
-        smoothed = self._smooth_tracks_offline(frames)
-        if return_frames:
-            by_index = {f[0]: i for i, f in enumerate(frames)}
-            last = frames[-1][0] if frames else -1
-            with VideoReader(reader.source, max_frames=last + 1, log_errors=False) as again:
-                for fr in again:
-                    if fr.index > last:
-                        break
-                    i = by_index.get(fr.index)
-                    if i is not None:
-                        yield fr.image, self._offline_result(frames[i], smoothed[i])
-        else:
-            for f, s in zip(frames, smoothed):
-                yield self._offline_result(f, s)
-        if interrupted is not None:
-            raise interrupted
-
-    def _smooth_tracks_offline(self, frames):
-        """Per frame, per person: (landmarks, visibility, world) after zero-lag smoothing."""
-        out = [[None] * len(f[3]) for f in frames]
-        runs: dict[int, list[list[tuple[int, int]]]] = {}   # per id, its unbroken stretches
-        for i, f in enumerate(frames):
-            for j, person in enumerate(f[3]):
-                stretches = runs.setdefault(person[0], [])
-                if not stretches or stretches[-1][-1][0] != i - 1:  # a re-identified id restarts
-                    stretches.append([])
-                stretches[-1].append((i, j))
-        for pos in (p for stretches in runs.values() for p in stretches):
-            people = [frames[i][3][j] for i, j in pos]
-            t = np.array([frames[i][1] for i, _ in pos]) / 1000.0
-            lm = np.stack([p[1] for p in people]).astype(np.float64)
-            vis = np.stack([p[2] for p in people]).astype(np.float64)
-            wo = np.stack([p[4] for p in people]).astype(np.float64)
-            if self.smooth_landmarks:
-                scales = np.array([1.0 / p[7] if p[7] >= sm_stage.MIN_OBJECT_SCALE else 0.0 for p in people])
-                lm = sm_stage.smooth_offline(lm, t, sm_stage.LANDMARK_FILTER, scales)
-                wo = sm_stage.smooth_offline(wo, t, sm_stage.WORLD_FILTER)
-                vis = sm_stage.smooth_offline_ema(vis)
-            for n, (i, j) in enumerate(pos):
-                out[i][j] = (lm[n], vis[n], wo[n])
-        return out
-
-    def _offline_result(self, frame, smoothed) -> PoseResult:
-        index, ts, shape, people, ran = frame
-        h, w = shape[:2]
-        k = self.num_output_landmarks
-        meta = {"model": self.model, "detector": ran, "offline_smoothing": True}
-        if not people:
-            return PoseResult.empty((w, h), k, frame_index=index, timestamp_ms=ts, meta=meta)
-        return PoseResult(
-            landmarks=np.stack([s[0][:k] for s in smoothed]), visibility=np.stack([s[1][:k] for s in smoothed]),
-            presence=np.stack([p[3][:k] for p in people]), world=np.stack([s[2][:k] for s in smoothed]),
-            scores=np.array([p[5] for p in people]), rois=np.stack([p[6] for p in people]),
-            ids=np.array([p[0] for p in people], np.int64), image_size=(w, h), frame_index=index,
-            timestamp_ms=ts, meta=meta)
+        """``VideoSession.process_video`` on the landmarker's own session (see there): one
+        ``PoseResult`` per decoded frame; a new video starts (``reset()``) first."""
+        self._check_open()
+        yield from self._own_session().process_video(source, offline_smoothing=offline_smoothing,
+                                                     return_frames=return_frames, progress=progress)
 
     def _estimate_people(self, rgb: np.ndarray, dets: det_stage.Detections) -> list[lm_stage.PoseEstimate]:
         """Up to ``max_num_poses`` distinct people, in detection-score order.
@@ -494,5 +287,15 @@ class PoseLandmarker:
         results = []
         for rgb, estimates in zip(rgbs, per_image):
             h, w = rgb.shape[:2]
-            results.append(self._result(estimates, rgb, mask=self._mask(estimates, w, h)))
+            results.append(self._result(estimates, rgb, mask=self.mask_of(estimates, w, h)))
         return results
+
+
+def _option_property(name: str) -> property:
+    return property(lambda self: getattr(self.options, name),
+                    doc=f"The ``{name}`` option (read-only; see ``PoseOptions``).")
+
+
+for _name in FIELD_NAMES:
+    if _name != "num_threads":
+        setattr(PoseLandmarker, _name, _option_property(_name))

@@ -11,14 +11,27 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS
+from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS, Landmark
 
 #: Decimal places used by ``to_dict`` (and so by every exporter).
 ROUNDING = {"px": 3, "norm": 6, "z": 3, "prob": 5, "world": 5}
+
+
+class FrozenMeta(dict):
+    """A read-only dict (a result's ``meta``): reading works as for a dict, changing raises."""
+
+    def _readonly(self, *args, **kwargs):
+        raise TypeError("PoseResult.meta is read-only (make a new result with dataclasses.replace)")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (FrozenMeta, (dict(self),))
 
 
 def _frozen(a, dtype, shape_tail, name, n=None):
@@ -43,7 +56,12 @@ class PoseResult:
     - ``rois`` (N, 5): the region the model looked at, cx, cy, width, height in pixels and
       rotation in radians (clockwise);
     - ``ids`` (N,) int64: track ids in video, 0..N-1 in image mode;
-    - ``mask``: (H, W) float32 person probability, or None when segmentation is off.
+    - ``mask``: (H, W) float32 person probability, or None when segmentation is off;
+    - ``meta``: a read-only mapping (``model``; in video, ``detector``: whether it ran).
+
+    ``result[i]`` is person ``i`` (a ``Person``: ``person["left_knee"]`` or
+    ``person[Landmark.LEFT_KNEE]`` gives that landmark's x, y, z, visibility, presence and world
+    point); iterating over a result gives its people, best first (in video: by id).
     """
 
     landmarks: np.ndarray
@@ -57,7 +75,7 @@ class PoseResult:
     mask: np.ndarray | None = None
     frame_index: int | None = None
     timestamp_ms: float | None = None
-    meta: dict = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         lm = np.asarray(self.landmarks)
@@ -82,10 +100,22 @@ class PoseResult:
                 raise ValueError(f"PoseResult.mask: expected shape ({h}, {w}), got {m.shape}")
             m.setflags(write=False)
             set_(self, "mask", m)
+        set_(self, "meta", FrozenMeta(self.meta or {}))
 
     # ---- derived views -------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self.landmarks.shape[0])
+
+    def __getitem__(self, i: int) -> "Person":
+        n = len(self)
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"PoseResult indices are person positions (int), got {type(i).__name__}")
+        if not -n <= i < n:
+            raise IndexError(f"person {i} out of range: this result has {n} {'person' if n == 1 else 'people'}")
+        return Person(self, int(i) % n)
+
+    def __iter__(self) -> Iterator["Person"]:
+        return (Person(self, i) for i in range(len(self)))
 
     @property
     def num_landmarks(self) -> int:
@@ -113,6 +143,20 @@ class PoseResult:
                 out[:, j, :2] = self.landmarks[:, src, :2]
                 out[:, j, 2] = self.visibility[:, src]
         return out
+
+    @classmethod
+    def from_people(cls, people: Sequence["PersonValues"], image_size, num_landmarks: int = NUM_LANDMARKS,
+                    **kw) -> "PoseResult":
+        """A result from per-person values (each cut to the first ``num_landmarks`` landmarks)."""
+        k = num_landmarks
+        if not people:
+            return cls.empty(image_size, k, **kw)
+        return cls(landmarks=np.stack([p.landmarks[:k] for p in people]),
+                   visibility=np.stack([p.visibility[:k] for p in people]),
+                   presence=np.stack([p.presence[:k] for p in people]),
+                   world=np.stack([p.world[:k] for p in people]),
+                   scores=np.array([p.score for p in people]), rois=np.stack([p.roi for p in people]),
+                   ids=np.array([p.id for p in people], np.int64), image_size=image_size, **kw)
 
     @classmethod
     def empty(cls, image_size, num_landmarks: int = NUM_LANDMARKS, **kw) -> "PoseResult":
@@ -150,5 +194,109 @@ class PoseResult:
                 "timestamp_ms": None if self.timestamp_ms is None else round(float(self.timestamp_ms), 3),
                 "image_width": w, "image_height": h, "people": people}
 
-    def to_json(self, **kw) -> str:
-        return json.dumps(self.to_dict(), **kw)
+    def to_json(self, *, include_world: bool = True, indent: int | None = None) -> str:
+        """``to_dict`` as JSON text (the values every exporter writes)."""
+        return json.dumps(self.to_dict(include_world=include_world), indent=indent)
+
+
+class PersonValues(NamedTuple):
+    """One person's values, to build a ``PoseResult`` with ``from_people``."""
+
+    landmarks: np.ndarray    # (>=K, 3) pixels
+    visibility: np.ndarray   # (>=K,)
+    presence: np.ndarray     # (>=K,)
+    world: np.ndarray        # (>=K, 3) metres
+    score: float
+    roi: np.ndarray          # (5,)
+    id: int
+
+
+@dataclass(frozen=True)
+class LandmarkPoint:
+    """One landmark of one person: pixels (x, y; z in the scale of x), probabilities, metres."""
+
+    index: int
+    name: str
+    x: float
+    y: float
+    z: float
+    visibility: float
+    presence: float
+    world: tuple[float, float, float]
+
+    @property
+    def xy(self) -> tuple[float, float]:
+        return (self.x, self.y)
+
+
+def landmark_index(key: "int | str | Landmark", count: int) -> int:
+    """The index of a landmark named by ``Landmark``, index or snake_case / UPPER name."""
+    if isinstance(key, str):
+        try:
+            idx = int(Landmark[key.strip().upper()])
+        except KeyError:
+            raise KeyError(f"no landmark named {key!r}; names are {', '.join(LANDMARK_NAMES)}") from None
+    elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        idx = int(key)
+    else:
+        raise TypeError(f"landmarks are named by Landmark, int or str, got {type(key).__name__}")
+    if not 0 <= idx < count:
+        raise KeyError(f"landmark {key!r} (index {idx}) is not in this result, which has landmarks 0..{count - 1}")
+    return idx
+
+
+class Person:
+    """A read-only view of one person of a ``PoseResult`` (no copy is made).
+
+    ``person["left_knee"]``, ``person[Landmark.LEFT_KNEE]`` or ``person[25]`` give a
+    ``LandmarkPoint``; iterating gives the landmarks in order. The arrays (``landmarks`` (K, 3),
+    ``visibility``, ``presence``, ``world``) are views of the result's.
+    """
+
+    __slots__ = ("result", "index")
+
+    def __init__(self, result: PoseResult, index: int):
+        self.result, self.index = result, index
+
+    @property
+    def id(self) -> int:
+        return int(self.result.ids[self.index])
+
+    @property
+    def score(self) -> float:
+        return float(self.result.scores[self.index])
+
+    @property
+    def landmarks(self) -> np.ndarray:
+        return self.result.landmarks[self.index]
+
+    @property
+    def visibility(self) -> np.ndarray:
+        return self.result.visibility[self.index]
+
+    @property
+    def presence(self) -> np.ndarray:
+        return self.result.presence[self.index]
+
+    @property
+    def world(self) -> np.ndarray:
+        return self.result.world[self.index]
+
+    @property
+    def roi(self) -> np.ndarray:
+        return self.result.rois[self.index]
+
+    def __len__(self) -> int:
+        return self.result.num_landmarks
+
+    def __getitem__(self, key: "int | str | Landmark") -> LandmarkPoint:
+        j = landmark_index(key, len(self))
+        x, y, z = (float(v) for v in self.landmarks[j])
+        return LandmarkPoint(j, LANDMARK_NAMES[j], x, y, z, float(self.visibility[j]), float(self.presence[j]),
+                             tuple(float(v) for v in self.world[j]))
+
+    def __iter__(self) -> Iterator[LandmarkPoint]:
+        return (self[j] for j in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"Person(id={self.id}, score={self.score:.3f}, landmarks={len(self)})"

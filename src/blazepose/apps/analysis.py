@@ -43,7 +43,13 @@ class VideoAnalysis:
     def active(self) -> bool:
         return bool(self.angles or self.counter or self.plot_path)
 
-    def write(self, result) -> None:
+    #: Sink protocol (see ``outputs.export``).
+    needs_images = False
+
+    def skip(self, frame_index, timestamp_ms, error) -> None:
+        """A frame that could not be read: nothing to measure."""
+
+    def write(self, result, image=None) -> None:
         from ..outputs.angles import joint_angles
 
         if not self.active:

@@ -2,129 +2,135 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import BlazePoseError
+from ..errors import BlazePoseError, InputError
 from ..models import registry
-from ..outputs.export import header
+from ..options import OptionsError, PoseOptions
 
 log = logging.getLogger("blazepose")
 
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
-        return v
-    return parse
+#: Picture suffixes ``--annotate`` / ``--mask`` / ``--plot`` accept for one photo.
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by every command that runs the pipeline (one name per concept)."""
-    p.add_argument("--model", choices=registry.LANDMARK_MODELS, default="full",
-                   help="landmark model (default: full)")
-    p.add_argument("--min-detection-confidence", type=float, default=0.5, metavar="P")
-    p.add_argument("--min-tracking-confidence", type=float, default=0.5, metavar="P")
-    p.add_argument("--upper-body-only", action="store_true", help="output landmarks 0-24 only")
-    p.add_argument("--max-poses", type=_int_at_least(1), default=1, metavar="N", help="people per image (default 1)")
-    p.add_argument("--detection-tiles", type=_int_at_least(0), default=0, metavar="N",
-                   help="also detect on overlapping 2x2..NxN tiles for small/far people "
-                        "(costs 1+sum(k^2, k=2..N) detector calls per image; default 0: off)")
-    p.add_argument("--num-threads", type=int, default=None, metavar="N",
-                   help="inference threads (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
+def output_names(items, target: str | None, suffix: str) -> dict[str, Path]:
+    """Where each photo's ``--annotate`` / ``--mask`` / ``--plot`` picture goes.
+
+    One photo: ``target`` itself (a file name with an image extension). Several: ``target`` is
+    a folder and each picture is named after its photo: ``TARGET/x.SUFFIX`` while the photos' names
+    differ; when two would share a name (``a/x.jpg`` and ``b/x.jpg``, or ``x.jpg`` and ``x.png``)
+    every picture is named after the photo's path below the inputs' common folder, extension
+    included (``TARGET/a/x.jpg.SUFFIX``), so nothing is ever overwritten.
+    """
+    if not target:
+        return {}
+    if len(items) == 1:
+        return {items[0].source: Path(target)}
+    stems = [Path(it.rel).stem for it in items]
+    unique = len(set(stems)) == len(stems)
+    return {it.source: Path(target) / ((s if unique else it.rel) + suffix) for it, s in zip(items, stems)}
 
 
-def landmarker_from_args(args, **extra):
-    from ..api.landmarker import PoseLandmarker
+def check_image_outputs(args, items) -> None:
+    """Refuse, before any model loads, outputs that cannot be written as asked."""
+    from ..outputs.export import format_from_path
 
-    return PoseLandmarker(args.model, min_detection_confidence=args.min_detection_confidence,
-                          min_tracking_confidence=args.min_tracking_confidence,
-                          upper_body_only=args.upper_body_only, max_num_poses=args.max_poses,
-                          detection_tiles=getattr(args, "detection_tiles", 0),
-                          num_threads=args.num_threads, **extra)
+    for flag, target in (("--annotate", args.annotate), ("--mask", args.mask), ("--plot", args.plot)):
+        if not target:
+            continue
+        t = Path(target)
+        if len(items) == 1:
+            if t.is_dir() or target.endswith(("/", "\\")) or t.suffix.lower() not in PICTURE_SUFFIXES:
+                raise InputError(f"{flag} {target}: give a picture file name ending in .png (or .jpg) for one photo")
+        elif t.exists() and not t.is_dir():
+            raise InputError(f"{flag} {target}: with several photos this names a folder, and a file is there")
+    for flag, target, want in (("--json", args.json, ("json", "npz", "coco")), ("--csv", args.csv, ("csv",))):
+        if target:
+            if Path(target).is_dir():
+                raise InputError(f"{flag} {target}: is a folder; give a file name")
+            names = {"json": ".json", "npz": ".npz", "coco": ".coco.json", "csv": ".csv"}
+            try:
+                fmt = format_from_path(target)
+            except InputError:
+                fmt = None
+            if fmt not in want:
+                raise InputError(f"{flag} {target}: the name must end in " + " or ".join(names[w] for w in want))
+    if args.angles and Path(args.angles).is_dir():
+        raise InputError(f"--angles {args.angles}: is a folder; give a .csv or .json file name")
+    if args.plot:
+        from ..outputs.plot import require_matplotlib
 
-
-def _out_path(target: str, src: Path, many: bool, suffix: str) -> Path:
-    t = Path(target)
-    if many:
-        t.mkdir(parents=True, exist_ok=True)
-        return t / (src.stem + suffix)
-    t.parent.mkdir(parents=True, exist_ok=True)
-    return t
-
-
-@contextlib.contextmanager
-def _image_outputs(args):
-    """--csv, --angles and --plot of ``image``: frame = the image's position on the command line."""
-    from ..outputs.angles import AnglesWriter
-    from ..outputs.export import CsvWriter
-
-    with contextlib.ExitStack() as stack:
-        if args.plot:
-            from ..outputs.plot import plot_image_angles, require_matplotlib
-
-            require_matplotlib()
-        csv_w = stack.enter_context(CsvWriter(args.csv)) if args.csv else None
-        ang_w = stack.enter_context(AnglesWriter(args.angles, header(args.model))) if args.angles else None
-
-        def write(index, path, rgb, res, plot_path):
-            if csv_w:
-                csv_w.write(res, index)
-            if ang_w:
-                ang_w.write(res, index)
-            if plot_path:
-                plot_image_angles(rgb, res, plot_path, min_visibility=args.min_visibility)
-
-        yield write
+        require_matplotlib()
 
 
-def cmd_image(args) -> int:
+def cmd_image(args, options: PoseOptions) -> int:
+    import contextlib
+    from dataclasses import replace
+
     import cv2
 
+    from ..api.landmarker import PoseLandmarker
+    from ..outputs.angles import AnglesWriter
     from ..outputs.draw import draw_pose
+    from ..outputs.export import (CsvWriter, JsonWriter, document_header, format_from_path, image_frame,
+                                  open_writer, skipped_frame)
+    from .batch.inputs import collect_inputs
 
-    paths = [Path(p) for p in args.paths]
-    many = len(paths) > 1
-    results, failed = [], []
-    with landmarker_from_args(args, enable_segmentation=bool(args.mask)) as pl, \
-            _image_outputs(args) as extra:
-        for index, path in enumerate(paths):
+    items, missing = collect_inputs(args.paths, ordered=True)
+    if not items:
+        raise InputError("; ".join(m["error"] for m in missing) or "no photo to process")
+    check_image_outputs(args, items)
+    names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
+             (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"))}
+    options = options.replace(enable_segmentation=bool(args.mask) or options.enable_segmentation)
+    meta = document_header(options, items[0].source if len(items) == 1 else None)
+    failed = [m["error"] for m in missing]
+    n_done = 0
+    with contextlib.ExitStack() as stack:
+        pl = stack.enter_context(PoseLandmarker(options))
+        as_doc = not args.json or format_from_path(args.json) == "json"
+        doc = stack.enter_context(JsonWriter(args.json or sys.stdout, meta)) if as_doc else None
+        sinks = [] if as_doc else [stack.enter_context(open_writer(args.json, meta=meta))]
+        if args.csv:
+            sinks.append(stack.enter_context(CsvWriter(args.csv)))
+        if args.angles:
+            sinks.append(stack.enter_context(AnglesWriter(args.angles, meta)))
+        for index, item in enumerate(items):
             try:
-                rgb = pl.load(path)
-                res = pl.process_image(rgb)
+                rgb = pl.load(item.source)
+                res = replace(pl.process_image(rgb), frame_index=index)
             except BlazePoseError as exc:
-                failed.append({"file": str(path), "error": str(exc)})
+                failed.append(str(exc))
                 print(f"error: {exc}", file=sys.stderr)
+                if doc is not None:
+                    doc.write(skipped_frame(index, None, str(exc), file=item.source))
                 continue
-            results.append({"file": str(path), **res.to_dict()})
-            extra(index, path, rgb, res, _out_path(args.plot, path, many, ".angles.png") if args.plot else None)
-            if args.annotate:
-                out = _out_path(args.annotate, path, many, ".annotated.png")
+            n_done += 1
+            if doc is not None:
+                doc.write(image_frame(res, item.source))
+            for s in sinks:
+                s.write(res, rgb)
+            if item.source in names["plot"]:
+                from ..outputs.plot import plot_image_angles
+
+                plot_image_angles(rgb, res, names["plot"][item.source], min_visibility=args.min_visibility)
+            if item.source in names["annotate"]:
+                out = names["annotate"][item.source]
+                out.parent.mkdir(parents=True, exist_ok=True)
                 img = draw_pose(rgb, res, min_visibility=args.min_visibility, draw_rois=args.draw_roi)
                 if not cv2.imwrite(str(out), img[..., ::-1]):
-                    failed.append({"file": str(path), "error": f"{out}: cannot write image"})
-            if args.mask and res.mask is not None:
-                out = _out_path(args.mask, path, many, ".mask.png")
+                    failed.append(f"{out}: cannot write image")
+            if item.source in names["mask"] and res.mask is not None:
+                out = names["mask"][item.source]
+                out.parent.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(out), (res.mask * 255 + 0.5).astype("uint8"))
-    doc = {**header(args.model), "images": results, "failed": failed}
-    text = json.dumps(doc, indent=None if args.compact else 1)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
-    if many or failed:
-        print(f"{len(results)} processed, {len(failed)} failed"
-              + "".join(f"\n  failed: {f['error']}" for f in failed), file=sys.stderr)
+    if len(items) > 1 or failed:
+        print(f"{n_done} processed, {len(failed)} failed" + "".join(f"\n  failed: {f}" for f in failed),
+              file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -168,20 +174,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("image", help="landmarks of still images, as JSON")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    add_model_options(p)
-    p.add_argument("--json", metavar="FILE", help="write JSON here instead of stdout")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, folders (searched recursively) or glob patterns")
+    PoseOptions.add_arguments(p, segmentation=True)
+    p.add_argument("--json", metavar="FILE", help="results here instead of stdout: .json (the document), "
+                   ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
     p.add_argument("--annotate", metavar="OUT", help="annotated PNG (a folder when several images)")
     p.add_argument("--mask", metavar="OUT", help="segmentation mask PNG (a folder when several images)")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
                    help="drawing only: hide landmarks less visible than this (default 0.5)")
     p.add_argument("--draw-roi", action="store_true", help="draw the model's region of interest")
-    p.add_argument("--compact", action="store_true", help="JSON on one line")
+    p.add_argument("--compact", action="store_true", help="accepted for compatibility: the JSON is always "
+                   "one frame per line")
     p.add_argument("--csv", metavar="FILE", help="landmarks as long-format CSV (frame = image position)")
     p.add_argument("--angles", metavar="FILE", help="joint angles, .csv or .json (with a range-of-motion summary)")
     p.add_argument("--plot", metavar="OUT.png",
                    help="annotated image with joint angles (a folder when several images; needs matplotlib)")
-    p.set_defaults(func=cmd_image)
+    p.set_defaults(func=cmd_image, options=True)
 
     p = sub.add_parser("models", help="list, fetch, locate or verify the model files")
     p.add_argument("action", choices=["list", "fetch", "path", "verify"])
@@ -204,7 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if getattr(args, "options", None) is True:
+            return int(args.func(args, PoseOptions.from_args(args)) or 0)
         return int(args.func(args) or 0)
+    except OptionsError as exc:   # a bad option value: one line, exit 2, before any model loads
+        print(f"blazepose {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except BlazePoseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -292,10 +292,12 @@ class AnglesWriter:
             self._f.flush()
         self._closed = False
 
-    def write(self, item: PoseResult | JointAngles, frame: int | None = None) -> JointAngles:
-        ja = _as_angles(item) if frame is None else (
-            joint_angles(item, frame) if isinstance(item, PoseResult) else
-            JointAngles(item.angles_2d, item.angles_3d, item.visibility, item.ids, frame, item.timestamp_ms))
+    #: Sink protocol (see ``outputs.export``): no pixels needed.
+    needs_images = False
+
+    def write(self, item: PoseResult | JointAngles, image=None) -> JointAngles:
+        """Add a frame's joint angles (from a result, or already computed)."""
+        ja = _as_angles(item)
         self._frames.append(ja)
         if self.format == "json":
             self._writer.write(ja.to_dict())
@@ -304,6 +306,9 @@ class AnglesWriter:
                 self._csv.writerow(["" if v is None else v for v in row])
             self._f.flush()
         return ja
+
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
+        """A frame that could not be read: no angles for it."""
 
     def summary(self) -> dict[str, Any]:
         return summarize(self._frames, min_visibility=self.min_visibility)

@@ -1,9 +1,15 @@
-"""Streaming exporters. Every writer shares ``PoseResult.to_dict()``'s values and rounding.
+"""Streaming exporters ("sinks"). Every writer shares ``PoseResult.to_dict()``'s values and rounding.
 
-Writers take one result per frame (``write``) and keep the file valid after every frame, so an
-interrupted run (Ctrl-C, a crash) leaves readable files with every frame already written:
-- JSON: one document ``{header..., "frames": [...]}``; after each frame the closing brackets are
-  written and the file flushed; the next frame overwrites those brackets.
+Every output is a sink with three calls: ``write(result, image=None)`` for each frame (``image``,
+the RGB frame, is used only by sinks whose ``needs_images`` is true: the annotated video),
+``skip(frame_index, timestamp_ms, error)`` for a frame that could not be read, and ``close()``.
+``apps.loop.run_video`` drives any list of them; the CLI, batch and the web server use the same
+classes. Files stay valid after every frame, so an interrupted run (Ctrl-C, a crash, a kill)
+leaves readable files with every frame already written:
+- JSON: one document ``{header..., "frames": [...]}`` (``document_header`` makes the header;
+  schema in ``SCHEMA``); each frame (and each skipped frame, as ``{"frame_index", "timestamp_ms",
+  "error"}``) is written together with the closing brackets in one write that overwrites the
+  previous closing brackets, so the file is a whole document at every instant.
 - CSV: long format, one row per person and landmark, fixed header, flushed per frame.
 - COCO keypoint results: a JSON list, one entry per person, valid after every frame too.
 - NumPy ``.npz``: frames stacked into arrays (shapes in ``NpzWriter``), written on ``close``
@@ -32,7 +38,9 @@ from ..api.result import PoseResult
 from ..errors import InputError
 from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES
 
-SCHEMA_VERSION = 1
+#: 2: ``blazepose image`` writes ``frames`` like every other path (it wrote ``images`` in 1); the
+#: options are one ``"options"`` object and video properties one ``"video"`` object.
+SCHEMA_VERSION = 2
 CSV_HEADER = ("frame", "timestamp_ms", "person", "landmark", "landmark_name", "x", "y", "z",
               "visibility", "presence", "world_x", "world_y", "world_z")
 COORDINATES = {"x": "pixels from the left edge", "y": "pixels from the top edge",
@@ -50,10 +58,39 @@ def header(model: str | None, **extra: Any) -> dict[str, Any]:
             "coordinates": COORDINATES, **extra}
 
 
+def document_header(options, source: str | None, video: dict[str, Any] | None = None,
+                    **extra: Any) -> dict[str, Any]:
+    """The header of a result document, the same from every entry point: ``source`` (a path, an
+    upload's name, or None for several photos), ``options`` (the ``PoseOptions`` that shape the
+    results; not ``num_threads``) and ``video`` (``fps``, ``width``, ``height``, ``frame_count``,
+    ``smoothing``: causal, offline or off; None for photos)."""
+    opts = options.to_dict()
+    opts.pop("num_threads", None)
+    return header(options.model, source=source, options=opts, video=video, **extra)
+
+
+def image_frame(result: PoseResult, file: str | None) -> dict[str, Any]:
+    """The document frame of a photo: ``{"file": ..., **result.to_dict()}``."""
+    return {"file": file, **result.to_dict()}
+
+
+def skipped_frame(frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> dict:
+    """The document frame of a frame (or photo) that could not be read."""
+    d: dict[str, Any] = {"frame_index": frame_index,
+                         "timestamp_ms": None if timestamp_ms is None else round(float(timestamp_ms), 3),
+                         "error": error}
+    return d if file is None else {"file": file, **d}
+
+
 class _Writer:
-    """Context-manager plumbing shared by the streaming writers (``close`` is idempotent)."""
+    """Sink plumbing shared by the writers: context manager, idempotent ``close``, no-op ``skip``."""
 
     _f = None
+    #: Whether ``write`` needs the frame's pixels (only the annotated video does).
+    needs_images = False
+
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
+        """A frame that could not be read: this format records nothing for it."""
 
     def close(self) -> None:
         if self._f is not None and not self._f.closed:
@@ -67,43 +104,69 @@ class _Writer:
 
 
 class JsonWriter(_Writer):
-    """A JSON document of frames that stays valid after every ``write``."""
+    """A JSON document of frames, a whole document at every instant.
+
+    Each ``write`` puts the frame and the closing brackets in one unbuffered write at the place
+    of the previous closing brackets (the file only grows, it is never truncated), so a process
+    killed at any moment leaves either the document before the frame or the one after it.
+    ``path`` may also be a text stream (stdout): the document is then complete on ``close``.
+    """
 
     _TAIL = b"\n]}\n"
 
-    def __init__(self, path: str | os.PathLike, meta: dict[str, Any]):
+    def __init__(self, path: str | os.PathLike | Any, meta: dict[str, Any]):
+        head = (json.dumps(meta)[:-1] + (', "frames": [' if meta else '"frames": [')).encode()
+        self._n = 0
+        if hasattr(path, "write"):
+            self.path, self._stream = None, path
+            self._stream.write(head.decode())
+            return
+        self._stream = None
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "wb")
-        head = json.dumps(meta)[:-1] + (', "frames": [' if meta else '"frames": [')
-        self._f.write(head.encode())
-        self._n = 0
-        self._f.write(self._TAIL)
-        self._f.flush()
+        self._f = open(self.path, "wb", buffering=0)
+        self._f.write(head + self._TAIL)
+        self._end = len(head) + len(self._TAIL)
 
-    def write(self, result: PoseResult | dict) -> None:
+    def _put(self, body: bytes) -> None:
+        if self._stream is not None:
+            self._stream.write(body.decode())
+            return
+        at = self._end - len(self._TAIL)
+        self._f.seek(at)
+        self._f.write(body + self._TAIL)        # one write() on an unbuffered file
+        self._end = at + len(body) + len(self._TAIL)
+
+    def write(self, result: PoseResult | dict, image=None) -> None:
+        """Add a frame: a result, or a ready document frame (a dict)."""
         d = result.to_dict() if isinstance(result, PoseResult) else result
-        self._f.seek(-len(self._TAIL), os.SEEK_END)
-        self._f.truncate()
-        self._f.write((",\n" if self._n else "\n").encode() + json.dumps(d).encode() + self._TAIL)
-        self._f.flush()
+        self._put((",\n" if self._n else "\n").encode() + json.dumps(d).encode())
         self._n += 1
+
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
+        """Record a frame that could not be read: ``{"frame_index", "timestamp_ms", "error"}``."""
+        self.write(skipped_frame(frame_index, timestamp_ms, error))
 
     def close(self, footer: dict[str, Any] | None = None) -> None:
         """Close the file; ``footer`` keys (e.g. a summary) are added after ``"frames"``."""
-        if self._f.closed:
+        if self._stream is not None:
+            text = "\n]" + (", " + json.dumps(footer)[1:] if footer else "}") + "\n"
+            self._stream.write(text)
+            self._stream.flush()
+            self._stream = None
+            return
+        if self._f is None or self._f.closed:
             return
         if footer:
-            self._f.seek(-len(self._TAIL), os.SEEK_END)
-            self._f.truncate()
+            self._f.seek(self._end - len(self._TAIL))
             self._f.write(b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
         self._f.close()
 
 
-def csv_rows(result: PoseResult, frame: int | None = None):
+def csv_rows(result: PoseResult):
     """The long-format CSV rows of one result (values from ``to_dict``)."""
     d = result.to_dict()
-    fr = d["frame_index"] if frame is None else frame
+    fr = d["frame_index"]
     for person in d["people"]:
         for lm in person["landmarks"]:
             yield [fr, d["timestamp_ms"], person["id"], lm["id"], lm["name"], lm["x"], lm["y"], lm["z"],
@@ -121,8 +184,8 @@ class CsvWriter(_Writer):
         self._w.writerow(CSV_HEADER)
         self._f.flush()
 
-    def write(self, result: PoseResult, frame: int | None = None) -> None:
-        for row in csv_rows(result, frame):
+    def write(self, result: PoseResult, image=None) -> None:
+        for row in csv_rows(result):
             self._w.writerow(["" if v is None else v for v in row])
         self._f.flush()
 
@@ -169,7 +232,7 @@ class CocoWriter(_Writer):
         self._f.flush()
         self._n = 0
 
-    def write(self, result: PoseResult, image_id: int | str | None = None) -> None:
+    def write(self, result: PoseResult, image=None, *, image_id: int | str | None = None) -> None:
         if image_id is None:
             image_id = result.frame_index if result.frame_index is not None else self._n
         entries = coco_entries(result, image_id)
@@ -217,7 +280,8 @@ class NpzWriter(_Writer):
         self._frames: list[tuple[int, PoseResult]] = []
         self._closed = False
 
-    def write(self, result: PoseResult, frame: int | None = None) -> None:
+    def write(self, result: PoseResult, image=None) -> None:
+        frame = None
         if self._frames and result.num_landmarks != self._frames[0][1].num_landmarks:
             raise InputError(f"{self.path}: every frame must have the same number of landmarks "
                              f"({self._frames[0][1].num_landmarks}), got {result.num_landmarks}")
@@ -267,35 +331,39 @@ def format_from_path(path: str | os.PathLike) -> str:
                      f".coco.json or .npz, or pass format=")
 
 
+def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dict[str, Any] | None = None):
+    """The writer (sink) for ``path`` in ``format`` (default: from the file name, see
+    ``format_from_path``); ``meta`` is the document header of the JSON and ``.npz`` formats."""
+    fmt = format or format_from_path(path)
+    if fmt == "json":
+        return JsonWriter(path, meta if meta is not None else header(None))
+    if fmt == "csv":
+        return CsvWriter(path)
+    if fmt == "coco":
+        return CocoWriter(path)
+    if fmt == "npz":
+        return NpzWriter(path, meta)
+    raise InputError(f"{path}: unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
+
+
 def export(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, format: str | None = None,
            *, model: str | None = None, image_ids: Iterable[int | str] | None = None) -> Path:
     """Write results (one, or a sequence of frames) to ``path`` in ``format`` (default: from the
     file name, see ``format_from_path``). Frames without a frame index are numbered by position.
     ``image_ids`` name the images in COCO results. Returns the path."""
-    fmt = format or format_from_path(path)
-    if fmt not in FORMATS:
-        raise InputError(f"{path}: unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
+    from dataclasses import replace
+
     items = [results] if isinstance(results, PoseResult) else list(results)
+    items = [r if r.frame_index is not None else replace(r, frame_index=pos) for pos, r in enumerate(items)]
+    ids = list(image_ids) if image_ids is not None else [r.frame_index for r in items]
+    if len(ids) != len(items):
+        raise InputError(f"{path}: {len(items)} results but {len(ids)} image ids")
     if model is None:
         model = next((r.meta.get("model") for r in items if r.meta.get("model")), None)
-    if fmt == "coco":
-        with CocoWriter(path) as w:
-            ids = list(image_ids) if image_ids is not None else [None] * len(items)
-            if len(ids) != len(items):
-                raise InputError(f"{path}: {len(items)} results but {len(ids)} image ids")
-            for pos, (r, i) in enumerate(zip(items, ids)):
-                w.write(r, i if i is not None else (r.frame_index if r.frame_index is not None else pos))
-        return Path(path)
-    if fmt == "json":
-        writer: Any = JsonWriter(path, header(model))
-    elif fmt == "csv":
-        writer = CsvWriter(path)
-    else:
-        writer = NpzWriter(path, header(model))
-    with writer:
-        for pos, r in enumerate(items):
-            if fmt == "json":
-                writer.write(r if r.frame_index is not None else {**r.to_dict(), "frame_index": pos})
+    with open_writer(path, format, meta=header(model)) as w:
+        for r, i in zip(items, ids):
+            if isinstance(w, CocoWriter):
+                w.write(r, image_id=i)
             else:
-                writer.write(r, r.frame_index if r.frame_index is not None else pos)
+                w.write(r)
     return Path(path)

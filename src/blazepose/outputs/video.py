@@ -1,18 +1,24 @@
-"""Writing annotated videos in a background thread (drawing and encoding overlap inference).
+"""The one video writer: annotated videos, encoded in a background thread.
 
-``AnnotatedVideoWriter(path, fps, (width, height))`` takes RGB frames with their results,
-draws them with ``draw.draw_pose`` and encodes them with OpenCV, in a thread fed by a small
-bounded queue (memory stays flat). The codec follows the suffix: ``.mp4``/``.mov``/``.m4v``
-MPEG-4 Part 2 (``mp4v``), ``.avi`` Motion-JPEG, ``.mkv`` and others ``mp4v``. ``close()`` (also
-on Ctrl-C through ``with``) drains the queue and finalises the file so it stays playable.
-``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame, as
-the video CLI does with ``--max-poses`` > 1).
+``AnnotatedVideoWriter(path, fps, (width, height))`` is a sink (see ``outputs.export``): it takes
+each result with its RGB frame (``write(result, image)``), draws it with ``draw.draw_pose`` and
+encodes it with OpenCV, in a thread fed by a small bounded queue (memory stays flat); a skipped
+input frame (``skip``) repeats the previous picture, so the video keeps the input's timing. The
+codec follows the suffix: ``.mp4``/``.mov``/``.m4v`` MPEG-4 Part 2 (``mp4v``), ``.avi``
+Motion-JPEG, ``.webm`` VP8, ``.mkv`` and others ``mp4v``; ``fourcc`` overrides it
+(``browser_video_format`` finds the format browsers play that OpenCV can write here).
+``max_side`` scales the pictures down so that their longer side is at most that many pixels.
+``close()`` (also on Ctrl-C through ``with``) drains the queue and finalises the file.
+``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame).
 """
 from __future__ import annotations
 
 import logging
 import queue
+import shutil
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,24 +29,86 @@ from .draw import draw_pose
 
 log = logging.getLogger(__name__)
 
-FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v",
+                    ".webm": "VP80"}
 
 
 class VideoWriteError(BlazePoseError):
     """An output video cannot be created or written."""
 
 
+@dataclass(frozen=True)
+class VideoFormat:
+    fourcc: str
+    ext: str
+    mime: str
+
+
+_FORMAT: VideoFormat | None = None
+_FORMAT_LOCK = threading.Lock()
+
+
+def browser_video_format() -> VideoFormat:
+    """The browser-playable format OpenCV can write here: H.264 mp4 if it can, else WebM VP8.
+
+    (The opencv-python wheels ship no H.264 encoder; VP8 WebM plays in every current browser and
+    encodes about 3x faster than VP9.) Probed once per process.
+    """
+    global _FORMAT
+    with _FORMAT_LOCK:
+        if _FORMAT is None:
+            import cv2
+
+            probe_dir = Path(tempfile.mkdtemp(prefix="blazepose-probe-"))
+            try:
+                for fmt in (VideoFormat("avc1", ".mp4", "video/mp4"), VideoFormat("VP80", ".webm", "video/webm")):
+                    level = cv2.utils.logging.getLogLevel()
+                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+                    try:
+                        w = cv2.VideoWriter(str(probe_dir / f"probe{fmt.ext}"), cv2.VideoWriter_fourcc(*fmt.fourcc),
+                                            10, (64, 64))
+                        ok = w.isOpened()
+                        if ok:
+                            w.write(np.zeros((64, 64, 3), np.uint8))
+                        w.release()
+                    finally:
+                        cv2.utils.logging.setLogLevel(level)
+                    if ok:
+                        _FORMAT = fmt
+                        break
+                else:
+                    _FORMAT = VideoFormat("mp4v", ".mp4", "video/mp4")
+                    log.warning("OpenCV can write neither H.264 nor VP8 here; annotated videos use MPEG-4 "
+                                "part 2, which browsers do not play (the downloads still work)")
+            finally:
+                shutil.rmtree(probe_dir, ignore_errors=True)
+    return _FORMAT
+
+
+def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
+    """``size`` (width, height) scaled down so its longer side is at most ``max_side`` (even sizes)."""
+    w, h = int(size[0]), int(size[1])
+    if not max_side or max(w, h) <= max_side:
+        return w, h
+    s = max_side / max(w, h)
+    return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
+
+
 class AnnotatedVideoWriter:
-    """Draw results on frames and encode them, in order, in a background thread."""
+    """Draw results on frames and encode them, in order, in a background thread (a sink)."""
+
+    needs_images = True
 
     def __init__(self, path, fps: float, size: tuple[int, int], *, min_visibility: float = 0.5,
-                 draw_rois: bool = False, color_by_id: bool | None = None, queue_size: int = 8):
+                 draw_rois: bool = False, color_by_id: bool | None = None, max_side: int | None = None,
+                 fourcc: str | None = None, queue_size: int = 8):
         import cv2
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fourcc = FOURCC_BY_SUFFIX.get(self.path.suffix.lower(), "mp4v")
-        self.size = (int(size[0]), int(size[1]))
+        fourcc = fourcc or FOURCC_BY_SUFFIX.get(self.path.suffix.lower(), "mp4v")
+        self.frame_size = (int(size[0]), int(size[1]))
+        self.size = scaled_size(self.frame_size, max_side)
         self._vw = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), float(fps), self.size)
         if not self._vw.isOpened():
             raise VideoWriteError(f"{self.path}: cannot create a video with codec {fourcc} "
@@ -74,6 +142,8 @@ class AnnotatedVideoWriter:
                     img = rgb if result is None else draw_pose(rgb, result, min_visibility=self.min_visibility,
                                                              draw_rois=self.draw_rois,
                                                              color_by_id=self.color_by_id)
+                    if (img.shape[1], img.shape[0]) != self.size:
+                        img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
                     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
                     self._last = bgr
                 self._vw.write(bgr)
@@ -88,15 +158,19 @@ class AnnotatedVideoWriter:
             raise VideoWriteError(f"{self.path}: writing failed: {self._error}") from self._error
         self._q.put(item)
 
-    def write(self, rgb: np.ndarray, result: PoseResult | None) -> None:
-        """Queue one RGB frame (the writer keeps a reference: do not modify it afterwards)."""
-        if rgb.shape[1] != self.size[0] or rgb.shape[0] != self.size[1]:
-            raise VideoWriteError(f"{self.path}: frame is {rgb.shape[1]}x{rgb.shape[0]}, "
-                                  f"the video is {self.size[0]}x{self.size[1]}")
-        self._put((rgb, result))
+    def write(self, result: PoseResult | None, image: np.ndarray | None = None) -> None:
+        """Queue one RGB frame with its result (the writer keeps a reference to the frame: do not
+        modify it afterwards)."""
+        if image is None:
+            raise VideoWriteError(f"{self.path}: an annotated video needs the frame's pixels")
+        if image.shape[1] != self.frame_size[0] or image.shape[0] != self.frame_size[1]:
+            raise VideoWriteError(f"{self.path}: frame is {image.shape[1]}x{image.shape[0]}, "
+                                  f"the video is {self.frame_size[0]}x{self.frame_size[1]}")
+        self._put((image, result))
 
-    def repeat_last(self) -> None:
-        """Write the previous frame again (keeps the duration when an input frame was skipped)."""
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
+        """A frame that could not be read: the previous picture again, so the timing is kept
+        (nothing when no frame came yet)."""
         self._put((None, None))
 
     def close(self) -> None:

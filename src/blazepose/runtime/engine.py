@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence
 
@@ -56,8 +57,9 @@ class LiteRTEngine:
     """A ``.tflite`` model on ai-edge-litert's interpreter, with named outputs.
 
     ``names`` maps an output's shape (without the batch axis) to the name the pipeline uses.
-    ``max_batch`` > 1 lets ``run`` take batches (the tensor is resized when the batch changes);
-    a model that hard-codes batch 1 (the detector) is run one element at a time.
+    ``run`` takes batches (the input tensor is resized when the batch size changes). ``run`` is
+    thread-safe: calls from several threads are serialised by a lock (the interpreter's tensors
+    are shared state).
     """
 
     def __init__(self, model_path: str | Path, names: Mapping[tuple, str],
@@ -80,6 +82,7 @@ class LiteRTEngine:
         self._names = dict(names)
         self._wanted = set(outputs) if outputs is not None else None
         self._outputs: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
         self._map_outputs()
 
     def _map_outputs(self) -> None:
@@ -105,8 +108,9 @@ class LiteRTEngine:
         if batch.shape[1:] != self.input_shape[1:]:
             raise ValueError(f"{self.path.name}: expected input (B, {self.input_shape[1:]}), got {batch.shape}")
         n = batch.shape[0]
-        if n != self._batch:
-            self._resize(n)
-        self._interp.set_tensor(self._input_index, batch)
-        self._interp.invoke()
-        return {name: self._interp.get_tensor(idx) for name, idx in self._outputs}
+        with self._lock:
+            if n != self._batch:
+                self._resize(n)
+            self._interp.set_tensor(self._input_index, batch)
+            self._interp.invoke()
+            return {name: self._interp.get_tensor(idx) for name, idx in self._outputs}

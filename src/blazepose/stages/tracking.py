@@ -2,7 +2,7 @@
 No I/O, no models.
 
 A ``Tracker`` holds a list of ``Track``s, each with an id, the ROI to look at in the next frame
-and its own filters. Per frame at time ``t`` (seconds), the caller (``PoseLandmarker.process_frame``):
+and its own filters. Per frame at time ``t`` (seconds), the caller (``VideoSession.process_frame``):
 
 1. asks ``tracker.needs_detection(t)``. The detector runs on a frame when
 
@@ -55,8 +55,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY, PoseEstimate
-from .multi import DEDUPE_OKS_THRESHOLD, oks
+from .multi import DEDUPE_OKS_THRESHOLD, dedupe
 from .roi import Roi, roi_from_alignment_points
 from .smoothing import PoseSmoother, SmoothedPose
 
@@ -193,15 +195,11 @@ class Tracker:
 
     def _drop_duplicates(self, alive: list[tuple[Track, PoseEstimate]]) -> list[tuple[Track, PoseEstimate]]:
         order = sorted(alive, key=lambda te: (te[0].id is None, te[0].id if te[0].id is not None else 0))
-        kept: list[tuple[Track, PoseEstimate]] = []
-        for tr, est in order:
-            lm, vis = est.landmarks[:NUM_BODY], est.visibility[:NUM_BODY]
-            if all(oks(lm, k.landmarks[:NUM_BODY], vis, k.visibility[:NUM_BODY]) <= self.dedupe_threshold
-                   for _, k in kept):
-                kept.append((tr, est))
-            else:
-                self._end(tr)
-        return kept
+        keep = dedupe(np.stack([e.landmarks[:NUM_BODY] for _, e in order]),
+                      np.stack([e.visibility[:NUM_BODY] for _, e in order]), self.dedupe_threshold).tolist()
+        for i in sorted(set(range(len(order))) - set(keep)):
+            self._end(order[i][0])
+        return [order[i] for i in keep]
 
     def _assign_ids(self, new: list[tuple[Track, PoseEstimate]], t: float) -> None:
         matches: dict[int, int] = {}

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Callable
 
@@ -21,22 +22,26 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ... import __version__
+from ...api.landmarker import PoseLandmarker
 from ...errors import BlazePoseError, ModelError
 from ...landmark import CONNECTIONS, LANDMARK_NAMES, side_of
 from ...models import registry
-from ...outputs.export import header
+from ...options import PoseOptions
+from ...outputs.export import document_header, image_frame
+from ...outputs.video import browser_video_format
 from . import service
-from .service import (Job, JobManager, LandmarkerPool, Options, Settings, UploadError, csv_text,
+from .service import (Job, JobManager, LandmarkerPool, Settings, UploadError, csv_text, options_dict, request_options,
                       decode_image_bytes, encode_png, safe_name)
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 # Form fields (module level: FastAPI resolves annotations in the module's namespace).
-ModelF = Annotated[str, Form(description="landmark model: lite | full | heavy")]
-ProbF = Annotated[float, Form(ge=0.0, le=1.0, description="probability threshold in [0, 1]")]
-BoolF = Annotated[bool, Form()]
-PosesF = Annotated[int, Form(ge=1, le=10, description="people per image")]
+# Values are checked by PoseOptions (one message for every entry point), not by FastAPI.
+ModelF = Annotated[str, Form(description="landmark model: lite | full | heavy (or 0, 1, 2)")]
+ProbF = Annotated[str, Form(description="probability threshold in [0, 1]")]
+BoolF = Annotated[str, Form(description="true or false")]
+PosesF = Annotated[str, Form(description="people per image, 1..100")]
 CHUNK = 1024 * 1024
 
 
@@ -200,8 +205,9 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
 
     @app.get("/api/config", summary="Models, defaults and upload limits")
     def config():
-        fmt = service.video_format()
-        return {"version": __version__, "models": list(registry.LANDMARK_MODELS), "defaults": Options().as_dict(),
+        fmt = browser_video_format()
+        return {"version": __version__, "models": list(registry.LANDMARK_MODELS),
+                "defaults": options_dict(PoseOptions()),
                 "limits": {"image_bytes": settings.max_image_bytes, "video_bytes": settings.max_video_bytes,
                            "video_frames": settings.max_video_frames},
                 "video_format": {"mime": fmt.mime, "ext": fmt.ext},
@@ -209,12 +215,15 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                 "sides": [side_of(i) for i in range(len(LANDMARK_NAMES))]}
 
     # ---- images ----------------------------------------------------------------------------
-    def form_options(model: str, min_detection_confidence: float, min_tracking_confidence: float,
-                     enable_segmentation: bool, max_num_poses: int, smooth_landmarks: bool = True) -> Options:
-        return Options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,
-                       max_num_poses, smooth_landmarks)
+    def form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,
+                     max_num_poses, smooth_landmarks=True) -> PoseOptions:
+        return request_options({"model": model, "min_detection_confidence": min_detection_confidence,
+                                "min_tracking_confidence": min_tracking_confidence,
+                                "enable_segmentation": enable_segmentation, "max_num_poses": max_num_poses,
+                                "smooth_landmarks": smooth_landmarks, "smooth_segmentation": smooth_landmarks},
+                               settings)
 
-    async def process_upload(file: UploadFile, opts: Options):
+    async def process_upload(file: UploadFile, opts: PoseOptions):
         name = safe_name(file.filename, "image")
         data = await file.read()
 
@@ -222,21 +231,20 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
             rgb = decode_image_bytes(data, name, app.state.root / "scratch", settings.max_image_pixels)
             with app.state.pool.acquire(opts) as pl:
                 res = pl.process_image(rgb)
-            return rgb, res
+            return rgb, replace(res, frame_index=0)
 
         rgb, res = await run_in_threadpool(work)
         return name, rgb, res
 
-    def image_doc(name: str, res, opts: Options) -> dict:
-        # The CLI's document for one image (``blazepose image``), plus the options used.
-        return {**header(opts.model, options=opts.as_dict(video=False)), "images": [{"file": name, **res.to_dict()}],
-                "failed": []}
+    def image_doc(name: str, res, opts: PoseOptions) -> dict:
+        # The document ``blazepose image`` writes for one photo.
+        return {**document_header(opts, name), "frames": [image_frame(res, name)]}
 
     @app.post("/api/image", summary="Landmarks of one photo (JSON, as `blazepose image`)")
     async def post_image(file: Annotated[UploadFile, File(description="a photo (any format Pillow decodes)")],
-                         model: ModelF = "full", min_detection_confidence: ProbF = 0.5,
-                         min_tracking_confidence: ProbF = 0.5, enable_segmentation: BoolF = False,
-                         max_num_poses: PosesF = 1,
+                         model: ModelF = "full", min_detection_confidence: ProbF = "0.5",
+                         min_tracking_confidence: ProbF = "0.5", enable_segmentation: BoolF = "false",
+                         max_num_poses: PosesF = "1",
                          include: Annotated[str, Form(description="comma list: annotated (base64 PNG), "
                                                                   "csv (CSV text)")] = ""):
         """The document ``blazepose image`` writes for this photo. With ``include=annotated`` the
@@ -267,9 +275,9 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     @app.post("/api/image/annotated", summary="The photo with the skeleton drawn (PNG)",
               response_class=Response, responses={200: {"content": {"image/png": {}}}})
     async def post_image_annotated(file: Annotated[UploadFile, File()], model: ModelF = "full",
-                                   min_detection_confidence: ProbF = 0.5, min_tracking_confidence: ProbF = 0.5,
-                                   enable_segmentation: BoolF = False,
-                                   max_num_poses: PosesF = 1):
+                                   min_detection_confidence: ProbF = "0.5", min_tracking_confidence: ProbF = "0.5",
+                                   enable_segmentation: BoolF = "false",
+                                   max_num_poses: PosesF = "1"):
         from ...outputs.draw import draw_pose
 
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation, max_num_poses)
@@ -281,8 +289,8 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     @app.post("/api/image/csv", summary="Landmarks of one photo (long-format CSV)",
               response_class=Response, responses={200: {"content": {"text/csv": {}}}})
     async def post_image_csv(file: Annotated[UploadFile, File()], model: ModelF = "full",
-                             min_detection_confidence: ProbF = 0.5, min_tracking_confidence: ProbF = 0.5,
-                             max_num_poses: PosesF = 1):
+                             min_detection_confidence: ProbF = "0.5", min_tracking_confidence: ProbF = "0.5",
+                             max_num_poses: PosesF = "1"):
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, False, max_num_poses)
         name, _, res = await process_upload(file, opts)
         return Response(csv_text([res]), media_type="text/csv",
@@ -291,10 +299,10 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     # ---- videos ----------------------------------------------------------------------------
     @app.post("/api/video", status_code=202, summary="Start a video job")
     async def post_video(file: Annotated[UploadFile, File(description="a video (any format OpenCV decodes)")],
-                         model: ModelF = "full", min_detection_confidence: ProbF = 0.5,
-                         min_tracking_confidence: ProbF = 0.5, enable_segmentation: BoolF = False,
-                         max_num_poses: PosesF = 1,
-                         smooth_landmarks: BoolF = True):
+                         model: ModelF = "full", min_detection_confidence: ProbF = "0.5",
+                         min_tracking_confidence: ProbF = "0.5", enable_segmentation: BoolF = "false",
+                         max_num_poses: PosesF = "1",
+                         smooth_landmarks: BoolF = "true"):
         """Upload a video; answers a job id at once. Poll ``GET /api/jobs/{id}`` for progress, then
         download ``video`` (annotated, browser-playable), ``json`` and ``csv``."""
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,
@@ -371,7 +379,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                                          "try again later"})
             await ws.close(code=1013)
             return
-        opts, pl, t_start, last_ts = Options(), None, None, -1.0
+        opts, pl, t_start, last_ts = request_options({}, settings), None, None, -1.0
         lock = threading.Lock()     # one inference at a time for this session's landmarker
         try:
             while True:
@@ -380,13 +388,16 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                     break
                 if msg.get("text") is not None:
                     try:
-                        new = Options(**{**opts.as_dict(), **json.loads(msg["text"]).get("options", {})})
+                        asked = json.loads(msg["text"]).get("options", {})
+                        if "smooth_landmarks" in asked:
+                            asked.setdefault("smooth_segmentation", asked["smooth_landmarks"])
+                        new = request_options({**options_dict(opts), **asked}, settings)
                         if new != opts and pl is not None:
                             with lock:
                                 pl.close()
                             pl, t_start, last_ts = None, None, -1.0
                         opts = new
-                        await ws.send_json({"options": opts.as_dict()})
+                        await ws.send_json({"options": options_dict(opts)})
                     except (UploadError, TypeError, ValueError, AttributeError) as exc:
                         await ws.send_json({"error": f"options: {exc}"})
                     continue
@@ -399,7 +410,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                     t_start = t0
                 ts = max((t0 - t_start) * 1000.0, last_ts + 0.001)   # strictly increasing
                 if pl is None:
-                    pl = await run_in_threadpool(service.live_landmarker, opts, settings)
+                    pl = await run_in_threadpool(PoseLandmarker, opts)
 
                 def work(data=data, pl=pl, ts=ts):
                     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None

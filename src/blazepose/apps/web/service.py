@@ -15,24 +15,22 @@ Safety rules this module implements:
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import re
 import shutil
-import tempfile
 import threading
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from ...errors import BlazePoseError, ImageReadError, InputError, VideoReadError
-from ...models import registry
+from ...errors import BlazePoseError, ImageReadError, VideoReadError
+from ...options import OptionsError, PoseOptions
 
 log = logging.getLogger(__name__)
 
@@ -73,32 +71,24 @@ def safe_name(name: str | None, default: str = "upload") -> str:
 
 
 # ---- options ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Options:
-    """Pipeline options of one request, with MediaPipe's names."""
+def request_options(values: dict, settings: "Settings") -> PoseOptions:
+    """A request's ``PoseOptions`` from its form fields (``OptionsError`` becomes a 422 answer
+    with the same message the CLI prints)."""
+    try:
+        opts = PoseOptions.from_mapping({k: v for k, v in values.items() if v is not None})
+    except OptionsError as exc:
+        raise UploadError(422, str(exc)) from None
+    return opts.replace(num_threads=settings.num_threads)
 
-    model: str = "full"
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    enable_segmentation: bool = False
-    max_num_poses: int = 1
-    smooth_landmarks: bool = True
 
-    def __post_init__(self):
-        if self.model not in registry.LANDMARK_MODELS:
-            raise UploadError(422, f"model must be one of {', '.join(registry.LANDMARK_MODELS)}, got {self.model!r}")
-        for nm in ("min_detection_confidence", "min_tracking_confidence"):
-            v = getattr(self, nm)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 1.0):
-                raise UploadError(422, f"{nm} must be a number in [0, 1], got {v!r}")
-        if not 1 <= int(self.max_num_poses) <= 10:
-            raise UploadError(422, f"max_num_poses must be in 1..10, got {self.max_num_poses!r}")
-
-    def as_dict(self, video: bool = True) -> dict:
-        d = asdict(self)
-        if not video:  # smoothing is a video-mode option
-            d.pop("smooth_landmarks")
-        return d
+def options_dict(opts: PoseOptions, video: bool = True) -> dict:
+    """The options a request used, as answers and documents show them."""
+    d = opts.to_dict()
+    d.pop("num_threads", None)
+    if not video:
+        for k in ("smooth_landmarks", "smooth_segmentation", "detection_interval_ms", "reid_timeout_ms"):
+            d.pop(k)
+    return d
 
 
 # ---- shared landmarkers -------------------------------------------------------------------------
@@ -136,38 +126,44 @@ class FifoLock:
 
 
 class LandmarkerPool:
-    """One ``PoseLandmarker`` per (model, enable_segmentation), each used by one thread at a time.
+    """Landmarkers shared by requests, one per distinct ``PoseOptions``, each used by one request
+    at a time (first come, first served). Nothing is changed on a landmarker after it is made;
+    the least recently used are closed beyond ``size`` (loading one takes about 0.1 s)."""
 
-    Loading engines is costly, so requests share them. The thresholds and ``max_num_poses`` are
-    plain attributes read at call time, so they are set per request while the lock is held.
-    """
-
-    def __init__(self, num_threads: int | None = None):
+    def __init__(self, num_threads: int | None = None, size: int = 6):
         self.num_threads = num_threads
+        self.size = size
         self._lock = threading.Lock()
-        self._entries: dict[tuple, tuple[FifoLock, object]] = {}
+        self._entries: OrderedDict[PoseOptions, tuple[FifoLock, object]] = OrderedDict()
 
-    def _entry(self, model: str, segmentation: bool):
-        key = (model, bool(segmentation))
+    def _entry(self, opts: PoseOptions):
+        opts = opts.replace(num_threads=self.num_threads)
         with self._lock:
-            if key not in self._entries:
-                from ...api.landmarker import PoseLandmarker
+            if opts in self._entries:
+                self._entries.move_to_end(opts)
+                return self._entries[opts]
+            from ...api.landmarker import PoseLandmarker
 
-                log.info("loading landmarker %s (segmentation %s)", model, segmentation)
-                pl = PoseLandmarker(model, enable_segmentation=segmentation, num_threads=self.num_threads)
-                self._entries[key] = (FifoLock(), pl)
-            return self._entries[key]
+            log.info("loading landmarker %s", opts)
+            entry = (FifoLock(), PoseLandmarker(opts))
+            self._entries[opts] = entry
+            while len(self._entries) > self.size:
+                _, (lock, pl) = self._entries.popitem(last=False)
+                threading.Thread(target=self._close_when_free, args=(lock, pl), daemon=True).start()
+            return entry
 
-    def preload(self, model: str, segmentation: bool = False) -> None:
-        self._entry(model, segmentation)
+    @staticmethod
+    def _close_when_free(lock: FifoLock, pl) -> None:
+        with lock:
+            pl.close()
+
+    def preload(self, model: str) -> None:
+        self._entry(PoseOptions(model=model))
 
     @contextmanager
-    def acquire(self, opts: Options) -> Iterator:
-        lock, pl = self._entry(opts.model, opts.enable_segmentation)
+    def acquire(self, opts: PoseOptions) -> Iterator:
+        lock, pl = self._entry(opts)
         with lock:
-            pl.min_detection_confidence = float(opts.min_detection_confidence)
-            pl.min_tracking_confidence = float(opts.min_tracking_confidence)
-            pl.max_num_poses = int(opts.max_num_poses)
             yield pl
 
     def close(self) -> None:
@@ -222,7 +218,7 @@ def encode_png(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def csv_text(results, frame: int | None = None) -> str:
+def csv_text(results) -> str:
     """The long-format CSV (``CSV_HEADER``) of a list of results."""
     import csv
     import io
@@ -233,60 +229,12 @@ def csv_text(results, frame: int | None = None) -> str:
     w = csv.writer(buf)
     w.writerow(CSV_HEADER)
     for res in results:
-        for row in csv_rows(res, frame):
+        for row in csv_rows(res):
             w.writerow(["" if v is None else v for v in row])
     return buf.getvalue()
 
 
 # ---- video --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class VideoFormat:
-    fourcc: str
-    ext: str
-    mime: str
-
-
-_FORMAT: VideoFormat | None = None
-_FORMAT_LOCK = threading.Lock()
-
-
-def video_format() -> VideoFormat:
-    """The browser-playable format OpenCV can write here: H.264 mp4 if it can, else WebM VP8.
-
-    (The opencv-python wheels ship no H.264 encoder; VP8 WebM plays in every current browser and
-    encodes about 3x faster than VP9.) Probed once per process.
-    """
-    global _FORMAT
-    with _FORMAT_LOCK:
-        if _FORMAT is None:
-            import cv2
-
-            probe_dir = Path(tempfile.mkdtemp(prefix="blazepose-probe-"))
-            try:
-                for fmt in (VideoFormat("avc1", ".mp4", "video/mp4"), VideoFormat("VP80", ".webm", "video/webm")):
-                    level = cv2.utils.logging.getLogLevel()
-                    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-                    try:
-                        w = cv2.VideoWriter(str(probe_dir / f"probe{fmt.ext}"), cv2.VideoWriter_fourcc(*fmt.fourcc),
-                                            10, (64, 64))
-                        ok = w.isOpened()
-                        if ok:
-                            w.write(np.zeros((64, 64, 3), np.uint8))
-                        w.release()
-                    finally:
-                        cv2.utils.logging.setLogLevel(level)
-                    if ok:
-                        _FORMAT = fmt
-                        break
-                else:
-                    _FORMAT = VideoFormat("mp4v", ".mp4", "video/mp4")
-                    log.warning("OpenCV can write neither H.264 nor VP8 here; annotated videos use MPEG-4 "
-                                "part 2, which browsers do not play (the downloads still work)")
-            finally:
-                shutil.rmtree(probe_dir, ignore_errors=True)
-    return _FORMAT
-
-
 @dataclass(frozen=True)
 class VideoInfo:
     frames: int
@@ -317,7 +265,7 @@ class Job:
 
     id: str
     name: str
-    options: Options
+    options: PoseOptions
     dir: Path
     info: VideoInfo | None = None
     state: str = "queued"          # queued | running | done | failed | cancelled
@@ -341,7 +289,7 @@ class Job:
         return {"id": self.id, "file": self.name, "state": self.state, "progress": round(progress, 4),
                 "frames_done": self.frames_done, "frames_total": total,
                 "frames_with_pose": self.frames_with_pose, "error": self.error,
-                "options": self.options.as_dict(),
+                "options": options_dict(self.options),
                 "partial": self.state == "failed" and self.has_results,
                 "downloads": {k: f"/api/jobs/{self.id}/{k}" for k in self.files} if self.has_results else {}}
 
@@ -360,7 +308,7 @@ class JobManager:
         self._thread = threading.Thread(target=self._worker, name="blazepose-video-jobs", daemon=True)
         self._thread.start()
 
-    def new(self, name: str, options: Options) -> Job:
+    def new(self, name: str, options: PoseOptions) -> Job:
         with self._lock:
             pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
             if pending >= self.settings.max_pending_jobs:
@@ -444,37 +392,24 @@ class JobManager:
             self._jobs.clear()
 
 
-def job_landmarker(opts: Options, settings: Settings):
-    """A landmarker of its own for one video job (tracking state belongs to one video; loading
-    one takes about 0.1 s, nothing next to a video's processing)."""
-    from ...api.landmarker import PoseLandmarker
-
-    return PoseLandmarker(opts.model, min_detection_confidence=opts.min_detection_confidence,
-                          min_tracking_confidence=opts.min_tracking_confidence,
-                          enable_segmentation=opts.enable_segmentation, max_num_poses=opts.max_num_poses,
-                          smooth_landmarks=opts.smooth_landmarks, smooth_segmentation=opts.smooth_landmarks,
-                          num_threads=settings.num_threads)
-
-
-def live_landmarker(opts: Options, settings: Settings):
-    """A webcam session's landmarker (video mode: tracking and smoothing state are the session's)."""
-    return job_landmarker(opts, settings)
-
-
 def run_video_job(job: Job, settings: Settings) -> None:
-    """Process a job's uploaded video in video mode (tracking; smoothing unless turned off):
-    annotated video, streaming JSON and CSV in the job's folder, as ``blazepose video`` writes
-    them (frames the decoder rejects are skipped and listed in the JSON with their error).
+    """Process a job's uploaded video with ``apps.loop.run_video``, as ``blazepose video`` does
+    (tracking; smoothing unless turned off): the annotated video (browser-playable, longer side
+    at most ``output_max_side``), the JSON document and the CSV in the job's folder. Frames the
+    decoder rejects are skipped, listed in the JSON and repeated in the video (timing kept).
 
     A video in which no frame has a person ends as a failed job (HTTP 422 on its downloads).
     """
-    import cv2
+    import contextlib
 
+    from ...api.landmarker import PoseLandmarker
     from ...io.video import VideoReader
-    from ...outputs.draw import draw_pose
-    from ...outputs.export import CsvWriter, JsonWriter, header
+    from ...outputs.export import CsvWriter, JsonWriter
+    from ...outputs.video import AnnotatedVideoWriter, browser_video_format
+    from ..loop import run_video
+    from ..video_cli import smoothing_name, video_header
 
-    fmt = video_format()
+    fmt = browser_video_format()
     src = job.dir / "input"
     o = job.options
     out_video, out_json, out_csv = job.dir / f"annotated{fmt.ext}", job.dir / "result.json", job.dir / "result.csv"
@@ -483,49 +418,27 @@ def run_video_job(job: Job, settings: Settings) -> None:
         reader = VideoReader(src, log_errors=False, max_frames=settings.max_video_frames)
     except VideoReadError as exc:
         raise UploadError(415, f"{job.name}: not a video that can be decoded ({exc.problem})") from None
-    scale = min(1.0, settings.output_max_side / max(reader.width, reader.height))
-    size = (max(2, int(round(reader.width * scale / 2)) * 2), max(2, int(round(reader.height * scale / 2)) * 2))
-    meta = header(o.model, source=job.name, fps=reader.fps, width=reader.width, height=reader.height,
-                  frame_count=reader.frame_count, smoothing="causal" if o.smooth_landmarks else "off",
-                  min_detection_confidence=o.min_detection_confidence,
-                  min_tracking_confidence=o.min_tracking_confidence, options=o.as_dict())
     # Known from the start: if the job fails half-way, what was written is still served (partial).
     job.files = {"video": (out_video, fmt.mime, f"{stem}.annotated{fmt.ext}"),
                  "json": (out_json, "application/json", f"{stem}.json"),
                  "csv": (out_csv, "text/csv", f"{stem}.csv")}
-    writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*fmt.fourcc), reader.fps, size)
-    if not writer.isOpened():
-        reader.close()
-        raise RuntimeError(f"cannot open a {fmt.fourcc} video writer")
-    skipped = 0
+
+    def progress(run) -> None:
+        job.frames_done, job.frames_with_pose = run.frames, run.frames_with_pose
+
     try:
-        with job_landmarker(o, settings) as pl, JsonWriter(out_json, meta) as jw, CsvWriter(out_csv) as cw:
-
-            def report_skipped(upto: int | None) -> None:
-                nonlocal skipped
-                while skipped < len(reader.errors) and (upto is None or reader.errors[skipped].index < upto):
-                    err = reader.errors[skipped]
-                    jw.write({"frame_index": err.index, "timestamp_ms": None if err.timestamp_ms is None
-                              else round(err.timestamp_ms, 3), "error": err.problem})
-                    skipped += 1
-
-            for rgb, res in pl.process_video(reader, return_frames=True):
-                if job.cancel.is_set():
-                    return
-                report_skipped(res.frame_index)
-                jw.write(res)
-                cw.write(res)
-                img = draw_pose(rgb, res)
-                if img.shape[1] != size[0] or img.shape[0] != size[1]:
-                    img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-                writer.write(np.ascontiguousarray(img[..., ::-1]))
-                job.frames_done += 1
-                job.frames_with_pose += bool(len(res))
-            report_skipped(None)
+        with contextlib.ExitStack() as stack:
+            stack.callback(reader.close)
+            pl = stack.enter_context(PoseLandmarker(o))
+            meta = video_header(o, job.name, reader, smoothing_name(o))
+            sinks = [stack.enter_context(AnnotatedVideoWriter(out_video, reader.fps, (reader.width, reader.height),
+                                                              max_side=settings.output_max_side, fourcc=fmt.fourcc)),
+                     stack.enter_context(JsonWriter(out_json, meta)), stack.enter_context(CsvWriter(out_csv))]
+            run_video(pl.session(), reader, sinks, stop=job.cancel.is_set, on_frame=progress)
     finally:
-        writer.release()
-        reader.close()
         src.unlink(missing_ok=True)
+    if job.cancel.is_set():
+        return
     if job.frames_done == 0:
         raise UploadError(422, f"{job.name}: no frame could be decoded")
     if job.frames_with_pose == 0:

@@ -109,7 +109,7 @@ async function runPhoto(file) {
   delete doc.annotated_png;
   delete doc.csv;
   photo.doc = doc;
-  const img = doc.images[0];
+  const img = doc.frames[0];
   const ann = $("#photo-annotated");
   ann.dataset.ready = "0";
   ann.onload = () => { ann.dataset.ready = "1"; };

@@ -1,0 +1,45 @@
+"""``blazepose batch``: the command line over ``run_batch``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ...errors import InputError
+from ...options import PoseOptions
+from .options import DEFAULT_BATCH_SIZE, BatchOptions
+from .run import REPORT_NAME, run_batch
+
+
+def cmd_batch(args, options: PoseOptions) -> int:
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be >= 1, got {args.workers}")
+    opts = BatchOptions(options.replace(num_threads=None), annotate=args.annotate, angles=args.angles,
+                        min_visibility=args.min_visibility, batch_size=args.batch_size)
+    report = run_batch(args.inputs, args.out, opts, workers=args.workers, threads=options.num_threads,
+                       engine=args.engine, address=args.address, force=args.force)
+    print(report.summary(), file=sys.stderr)
+    print(f"report: {Path(report.out) / REPORT_NAME}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("batch", help="many photos and videos into a folder of result files "
+                              "(all cores, resumable, or on Ray)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (recursive) or glob patterns")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (mirrors the inputs' tree)")
+    PoseOptions.add_arguments(p, video=True, num_threads_help=(
+        "engine threads per worker (default: cores / workers; 1 with the default one worker per core)"))
+    p.add_argument("--annotate", action="store_true", help="also write annotated images / videos")
+    p.add_argument("--angles", action="store_true",
+                   help="also write joint angles per frame with a range-of-motion summary (NAME.angles.json)")
+    p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
+                   help="drawing and angle summaries only: ignore landmarks less visible than this (default 0.5)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="worker processes (default: one per core; Ray: the cluster's CPUs)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"images per landmark-model call in a worker (default {DEFAULT_BATCH_SIZE})")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local process pool (default) or Ray")
+    p.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start a local Ray)")
+    p.add_argument("--force", action="store_true", help="redo inputs whose results are up to date")
+    p.set_defaults(func=cmd_batch, options=True)

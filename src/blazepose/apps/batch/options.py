@@ -1,0 +1,41 @@
+"""``BatchOptions``: the pipeline's ``PoseOptions`` plus what batch adds (extra outputs, batch size)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...options import PoseOptions
+
+#: The split measured fastest on a 2-core machine (benchmarks/batch_throughput.py, README): one
+#: worker process per core, one engine thread each, the landmark model on 4 images per call.
+DEFAULT_THREADS_PER_WORKER = 1
+DEFAULT_BATCH_SIZE = 4
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything that shapes a batch's result files; recorded in them and compared when resuming."""
+
+    pose: PoseOptions = field(default_factory=PoseOptions)
+    annotate: bool = False
+    angles: bool = False
+    min_visibility: float = 0.5
+    batch_size: int = DEFAULT_BATCH_SIZE
+
+    def __post_init__(self):
+        from ...options import OptionsError
+
+        if int(self.batch_size) < 1:
+            raise OptionsError(f"batch_size must be an integer in 1..1024, got {self.batch_size!r}")
+        if not 0.0 <= float(self.min_visibility) <= 1.0:
+            raise OptionsError(f"min_visibility must be in [0, 1], got {self.min_visibility!r}")
+
+    def fingerprint(self) -> dict:
+        """The options that change the result file (not its speed, not the extra outputs)."""
+        d = self.pose.to_dict()
+        d.pop("num_threads", None)
+        return d
+
+    def extras(self) -> dict:
+        """The extra outputs asked for, with the options that shape them (None: not asked)."""
+        return {"annotated": {"min_visibility": self.min_visibility} if self.annotate else None,
+                "angles": {"min_visibility": self.min_visibility} if self.angles else None}

@@ -1,0 +1,184 @@
+"""``BatchWorker``: one landmarker, processing inputs into their output files (one per worker
+process or Ray actor). Photos go through ``process_batch`` (several images per landmark call);
+videos through the same loop as ``blazepose video`` (``apps.loop.run_video``) with the same sinks.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from ...errors import BlazePoseError, InputError, VideoReadError
+from .inputs import BatchItem
+from .options import BatchOptions
+from .resume import output_paths, partial_path, source_record, write_bytes_atomic
+
+log = logging.getLogger(__name__)
+
+
+def outcome(item: BatchItem, status: str, t0: float, **extra) -> dict:
+    return {"input": item.source, "rel": item.rel, "status": status,
+            "seconds": round(time.perf_counter() - t0, 4), **extra}
+
+
+def failure(item: BatchItem, exc: BaseException, t0: float) -> dict:
+    if isinstance(exc, BlazePoseError):
+        reason = str(exc)
+    elif isinstance(exc, ImportError):
+        reason = f"{item.source}: {exc}"
+    else:
+        log.debug("unexpected error on %s", item.source, exc_info=True)
+        reason = f"{item.source}: {type(exc).__name__}: {exc}"
+    return outcome(item, "failed", t0, error=reason)
+
+
+class BatchWorker:
+    """Processes items and writes their outputs; one per worker process (or Ray actor)."""
+
+    def __init__(self, options: BatchOptions, out: str, num_threads: int):
+        self.options = options
+        self.out = str(out)
+        self.num_threads = int(num_threads)
+        self._landmarker = None
+
+    @property
+    def landmarker(self):
+        if self._landmarker is None:
+            from ...api.landmarker import PoseLandmarker
+
+            self._landmarker = PoseLandmarker(self.options.pose.replace(num_threads=self.num_threads))
+        return self._landmarker
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def run(self, items: list[BatchItem]) -> list[dict]:
+        """Process a chunk of items; one outcome dict per item, never raising for a bad input.
+
+        Each outcome carries ``cpu_seconds``: this worker's CPU time for the chunk, shared evenly.
+        """
+        cpu0 = time.process_time()
+        outcomes: dict[int, dict] = {}
+        images: list[tuple[int, BatchItem, object, dict]] = []
+        for idx, item in enumerate(items):
+            t0 = time.perf_counter()
+            try:
+                record = source_record(item, self.options)
+                if item.kind == "video":
+                    outcomes[idx] = outcome(item, "done", t0, frames=self._video(item, record))
+                else:
+                    images.append((idx, item, self.landmarker.load(item.source), record))
+            except Exception as exc:  # a bad input never stops the batch
+                outcomes[idx] = failure(item, exc, t0)
+        if images:
+            t0 = time.perf_counter()
+            for (idx, item, rgb, record), res in zip(images, self._results([im for _, _, im, _ in images])):
+                try:
+                    if isinstance(res, Exception):
+                        raise res
+                    self._write_image(item, record, rgb, res)
+                    outcomes[idx] = outcome(item, "done", t0, people=len(res))
+                except Exception as exc:
+                    outcomes[idx] = failure(item, exc, t0)
+        cpu = round((time.process_time() - cpu0) / max(1, len(items)), 4)
+        return [{**outcomes[i], "cpu_seconds": cpu} for i in range(len(items))]
+
+    def _results(self, rgbs: list) -> list:
+        """``process_batch`` on the images; if the batch fails, image by image to find the culprit."""
+        pl = self.landmarker
+        try:
+            return pl.process_batch(rgbs, batch_size=self.options.batch_size)
+        except Exception as exc:
+            if len(rgbs) == 1:
+                return [exc]
+        results: list = []
+        for im in rgbs:
+            try:
+                results += pl.process_batch([im])
+            except Exception as exc1:
+                results.append(exc1)
+        return results
+
+    # outputs: each written under its .partial name, renamed when complete; the result file last
+    def _meta(self, record: dict, video: dict | None = None) -> dict:
+        from ...outputs.export import document_header
+
+        return {"batch": record, **document_header(self.options.pose, record["input"], video)}
+
+    def _angles_writer(self, paths: dict, meta: dict):
+        from ...outputs.angles import AnglesWriter
+
+        return AnglesWriter(partial_path(paths["angles"]), {k: v for k, v in meta.items() if k != "batch"},
+                            min_visibility=self.options.min_visibility)
+
+    def _write_image(self, item: BatchItem, record: dict, rgb, res) -> None:
+        from dataclasses import replace
+
+        from ...outputs.export import JsonWriter, image_frame
+
+        res = replace(res, frame_index=0)
+        paths = output_paths(self.out, item, self.options)
+        meta = self._meta(record)
+        if "annotated" in paths:
+            import cv2
+
+            from ...outputs.draw import draw_pose
+
+            img = draw_pose(rgb, res, min_visibility=self.options.min_visibility)
+            ok, buf = cv2.imencode(".png", img[..., ::-1])
+            if not ok:
+                raise BlazePoseError(f"{item.source}: cannot encode the annotated image")
+            write_bytes_atomic(paths["annotated"], buf.tobytes())
+        if "angles" in paths:
+            with self._angles_writer(paths, meta) as aw:
+                aw.write(res)
+            os.replace(partial_path(paths["angles"]), paths["angles"])
+        tmp = partial_path(paths["result"])
+        with JsonWriter(tmp, meta) as w:
+            w.write(image_frame(res, item.rel))
+        os.replace(tmp, paths["result"])
+
+    def _video(self, item: BatchItem, record: dict) -> int:
+        import contextlib
+
+        from ...io.video import VideoReader
+        from ...outputs.export import JsonWriter
+        from ...outputs.video import AnnotatedVideoWriter
+        from ..loop import run_video
+        from ..video_cli import smoothing_name
+
+        paths = output_paths(self.out, item, self.options)
+        tmps = {k: partial_path(p) for k, p in paths.items()}
+        done = [0]   # frames written so far (also when the run stops half-way)
+        try:
+            with contextlib.ExitStack() as stack:
+                reader = stack.enter_context(VideoReader(item.source))
+                meta = self._meta(record, {"fps": reader.fps, "width": reader.width, "height": reader.height,
+                                           "frame_count": reader.frame_count,
+                                           "smoothing": smoothing_name(self.options.pose)})
+                sinks: list = [stack.enter_context(JsonWriter(tmps["result"], meta))]
+                if "annotated" in paths:
+                    sinks.append(stack.enter_context(AnnotatedVideoWriter(
+                        tmps["annotated"], reader.fps, (reader.width, reader.height),
+                        min_visibility=self.options.min_visibility)))
+                if "angles" in paths:
+                    sinks.append(stack.enter_context(self._angles_writer(paths, meta)))
+                run_video(self.landmarker.session(), reader, sinks,
+                          on_frame=lambda run: done.__setitem__(0, run.frames))
+            if done[0] == 0:
+                raise VideoReadError(item.source, "no frame could be decoded")
+        except BaseException as exc:
+            for k in ("annotated", "angles"):
+                if k in tmps:
+                    tmps[k].unlink(missing_ok=True)
+            if done[0] and isinstance(exc, BlazePoseError):
+                # keep what was computed: the .partial JSON is valid and holds every frame so far
+                raise InputError(f"{exc} (after {done[0]} frames; those are kept in {tmps['result']})") from exc
+            tmps["result"].unlink(missing_ok=True)
+            raise
+        for k in ("annotated", "angles", "result"):   # the result file last: it marks the input done
+            if k in paths:
+                os.replace(tmps[k], paths[k])
+        return done[0]

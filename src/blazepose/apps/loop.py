@@ -1,0 +1,68 @@
+"""``run_video``: the one loop from a video's frames to its outputs.
+
+``blazepose video``, ``blazepose batch`` and the web server's video jobs all call it with a
+``VideoSession``, an open ``VideoReader`` and their sinks (``outputs.export`` states the sink
+protocol), so they write the same frames, skip the same frames and keep the same timing.
+
+Frames the decoder rejects are reported to every sink with ``skip(frame_index, timestamp_ms,
+error)`` in their place in the frame order (the JSON records them, the annotated video repeats
+its previous picture); the others go through the session and to every sink with
+``write(result, image)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+
+@dataclass
+class VideoRun:
+    """What a run did: frames written, frames with at least one person, frames skipped, and
+    frames on which the detector ran."""
+
+    frames: int = 0
+    frames_with_pose: int = 0
+    skipped: int = 0
+    detector_frames: int = 0
+
+
+def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smoothing: bool = False,
+              stop: Callable[[], bool] | None = None, on_frame: Callable[[VideoRun], None] | None = None) -> VideoRun:
+    """Feed every frame of ``reader`` through ``session`` into ``sinks``; return the counts.
+
+    ``progress`` (e.g. ``apps.progress.progress_bar``) gets ``update(1)`` per analysed frame.
+    ``stop()`` is asked after each frame (True: stop there, e.g. a cancelled web job);
+    ``on_frame(run)`` is called after each frame is written. The sinks are not closed here:
+    their owner closes them (so that an interrupted run still finalises every file).
+    """
+    run = VideoRun()
+    needs_images = any(getattr(s, "needs_images", False) for s in sinks)
+
+    def report_skipped(upto: int | None) -> None:
+        while run.skipped < len(reader.errors):
+            err = reader.errors[run.skipped]
+            if upto is not None and err.index >= upto:
+                return
+            run.skipped += 1
+            for s in sinks:
+                s.skip(err.index, err.timestamp_ms, err.problem)
+
+    frames = session.process_video(reader, offline_smoothing=offline_smoothing, return_frames=needs_images,
+                                   progress=progress.update if progress is not None else None)
+    try:
+        for item in frames:
+            image, result = item if needs_images else (None, item)
+            report_skipped(result.frame_index)
+            for s in sinks:
+                s.write(result, image)
+            run.frames += 1
+            run.frames_with_pose += bool(len(result))
+            run.detector_frames += bool(result.meta.get("detector"))
+            if on_frame is not None:
+                on_frame(run)
+            if stop is not None and stop():
+                return run
+        report_skipped(None)
+    finally:
+        frames.close()
+    return run

@@ -1,0 +1,209 @@
+"""``PoseOptions``: every option of the pipeline, declared and validated in this one place.
+
+The Python API, the command line (``add_arguments`` / ``from_args``), batch and the web form
+(``from_mapping``) all build a ``PoseOptions``; a bad value raises ``OptionsError`` with the same
+one-line message whichever way it came in (the CLI prints it and exits 2, the web server answers
+422 with it). Names are MediaPipe's where it has one; ``model_complexity`` 0/1/2 is accepted as an
+alias of ``model`` lite/full/heavy. The CLI flag of a field is its name in kebab-case, except
+``max_num_poses`` (``--max-poses``) and the smoothing switches (``--no-smooth-landmarks``).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Mapping
+
+from .errors import InputError
+
+MODELS = ("lite", "full", "heavy")
+#: ``model_complexity`` (MediaPipe's legacy option) → model name.
+MODEL_COMPLEXITY = {0: "lite", 1: "full", 2: "heavy"}
+#: The most people per image.
+MAX_NUM_POSES = 100
+#: The largest ``detection_tiles``: the detector runs ``1 + Σ k²`` (k = 2..N) times per image,
+#: 55 calls for 5 (about 0.5 s on 2 cores); more finds nothing the 5×5 grid misses at 224 px.
+MAX_DETECTION_TILES = 5
+#: The most engine threads (beyond this the runtime only loses time switching).
+MAX_NUM_THREADS = 256
+
+
+class OptionsError(InputError, ValueError):
+    """An option has a value the pipeline cannot use; the message names the option and the value."""
+
+
+@dataclass(frozen=True)
+class PoseOptions:
+    """The options of a ``PoseLandmarker``, validated when made (``OptionsError`` otherwise).
+
+    - ``model``: ``"lite"``, ``"full"`` or ``"heavy"`` (or ``model_complexity`` 0, 1, 2);
+    - ``min_detection_confidence``: the detector's score threshold, in [0, 1];
+    - ``min_tracking_confidence``: the landmark model's pose-presence threshold, in [0, 1]
+      (below it: no pose; in video, the person is lost);
+    - ``enable_segmentation``: also compute a person mask; ``upper_body_only``: landmarks 0–24;
+    - ``max_num_poses``: the most people per image (1..100), best detection first;
+    - ``detection_tiles``: 0 (off) or N in 2..5, also detect on the overlapping tiles of the
+      2×2..N×N grids (``1 + Σ k²`` detector calls per image);
+    - ``smooth_landmarks`` / ``smooth_segmentation``: video mode's filters;
+    - ``detection_interval_ms``: with several people in video, how often to look for newcomers;
+    - ``reid_timeout_ms``: how long a lost person may come back with the same id (0: never);
+    - ``num_threads``: inference threads per engine (None: every usable core).
+    """
+
+    model: str = "full"
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    enable_segmentation: bool = False
+    upper_body_only: bool = False
+    max_num_poses: int = 1
+    detection_tiles: int = 0
+    smooth_landmarks: bool = True
+    smooth_segmentation: bool = True
+    detection_interval_ms: float = 250.0
+    reid_timeout_ms: float = 2000.0
+    num_threads: int | None = None
+
+    def __post_init__(self):
+        s = object.__setattr__
+        s(self, "model", _model(self.model))
+        for name in ("min_detection_confidence", "min_tracking_confidence"):
+            s(self, name, _number(name, getattr(self, name), 0.0, 1.0))
+        for name in ("enable_segmentation", "upper_body_only", "smooth_landmarks", "smooth_segmentation"):
+            s(self, name, _bool(name, getattr(self, name)))
+        s(self, "max_num_poses", _integer("max_num_poses", self.max_num_poses, 1, MAX_NUM_POSES))
+        tiles = _integer("detection_tiles", self.detection_tiles, 0, MAX_DETECTION_TILES)
+        s(self, "detection_tiles", 0 if tiles == 1 else tiles)
+        for name in ("detection_interval_ms", "reid_timeout_ms"):
+            s(self, name, _number(name, getattr(self, name), 0.0, math.inf))
+        if self.num_threads is not None:
+            s(self, "num_threads", _integer("num_threads", self.num_threads, 1, MAX_NUM_THREADS))
+
+    # ---- building -----------------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], *, base: "PoseOptions | None" = None) -> "PoseOptions":
+        """Options from a mapping of field names (a web form, a config file, ``**kwargs``).
+
+        ``model_complexity`` is taken as an alias of ``model``; an unknown name is an error.
+        Fields not given keep ``base``'s values (default: the defaults).
+        """
+        values = dict(values)
+        if "model_complexity" in values:
+            mc = values.pop("model_complexity")
+            if "model" in values and values["model"] is not None and _model(values["model"]) != _model(mc):
+                raise OptionsError(f"model {values['model']!r} and model_complexity {mc!r} disagree")
+            values["model"] = mc
+        unknown = sorted(set(values) - set(FIELD_NAMES))
+        if unknown:
+            raise OptionsError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                               f"options are {', '.join(FIELD_NAMES)} (and model_complexity)")
+        return replace(base or cls(), **values)
+
+    def replace(self, **changes: Any) -> "PoseOptions":
+        """A copy with some fields changed (validated again)."""
+        return self.from_mapping(changes, base=self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (what exports record as ``"options"``)."""
+        return asdict(self)
+
+    # ---- command line -------------------------------------------------------------------------
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser, *, video: bool = False,
+                      segmentation: bool = False, num_threads_help: str | None = None) -> None:
+        """Add the fields' flags to a parser. Values are checked by ``from_args`` (one message
+        for every entry point), not by argparse types."""
+        p = parser
+        p.add_argument("--model", default="full", metavar="MODEL",
+                       help="landmark model: lite, full or heavy (or 0, 1, 2 as model_complexity; default full)")
+        p.add_argument("--min-detection-confidence", default=0.5, metavar="P",
+                       help="detector score threshold in [0, 1] (default 0.5)")
+        p.add_argument("--min-tracking-confidence", default=0.5, metavar="P",
+                       help="pose-presence threshold in [0, 1] (default 0.5)")
+        p.add_argument("--upper-body-only", action="store_true", help="output landmarks 0-24 only")
+        p.add_argument("--max-poses", dest="max_num_poses", default=1, metavar="N",
+                       help=f"people per image, 1..{MAX_NUM_POSES} (default 1)")
+        p.add_argument("--detection-tiles", default=0, metavar="N",
+                       help="also detect on overlapping 2x2..NxN tiles for small/far people, N <= "
+                            f"{MAX_DETECTION_TILES} (costs 1+sum(k^2, k=2..N) detector calls per image; "
+                            "default 0: off)")
+        p.add_argument("--num-threads", default=None, metavar="N",
+                       help=num_threads_help or "inference threads (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
+        if segmentation:
+            p.add_argument("--enable-segmentation", action="store_true", help="also compute the person mask")
+        if video:
+            p.add_argument("--no-smooth-landmarks", action="store_true",
+                           help="raw landmarks, no smoothing (tracking stays on)")
+            p.add_argument("--detection-interval-ms", default=250.0, metavar="MS",
+                           help="with --max-poses > 1: while places are free, look for newcomers at most "
+                                "this often (default 250; 0: every frame)")
+            p.add_argument("--reid-timeout-ms", default=2000.0, metavar="MS",
+                           help="a person lost and found again near the same place within this time gets "
+                                "the same id back (default 2000; 0: never)")
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, **overrides: Any) -> "PoseOptions":
+        """Options from parsed ``add_arguments`` flags (strings are converted and checked here)."""
+        v = vars(args)
+        values: dict[str, Any] = {}
+        for name in FIELD_NAMES:
+            if name in v:
+                values[name] = v[name]
+        if v.get("no_smooth_landmarks"):
+            values["smooth_landmarks"] = values["smooth_segmentation"] = False
+        values.update(overrides)
+        return cls.from_mapping(values)
+
+
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PoseOptions))
+#: Fields that decide which engines and model files a landmarker loads (not changeable per call).
+ENGINE_FIELDS = ("model", "enable_segmentation", "num_threads")
+
+
+# ---- checks (one message per problem, whatever the entry point) --------------------------------
+def _show(v: Any) -> str:
+    """A value as the user typed it (CLI and web forms give text; Python gives objects)."""
+    return v if isinstance(v, str) else repr(v)
+
+
+def _model(v: Any) -> str:
+    if isinstance(v, str) and v.strip().lower() in MODELS:
+        return v.strip().lower()
+    if isinstance(v, str) and v.strip().isdigit():
+        v = int(v.strip())
+    if isinstance(v, int) and not isinstance(v, bool) and v in MODEL_COMPLEXITY:
+        return MODEL_COMPLEXITY[v]
+    raise OptionsError(f"model must be one of {', '.join(MODELS)} (or model_complexity 0, 1, 2), got {_show(v)}")
+
+
+def _number(name: str, v: Any, low: float, high: float) -> float:
+    try:
+        x = float(v) if not isinstance(v, bool) else math.nan
+    except (TypeError, ValueError):
+        x = math.nan
+    if not (math.isfinite(x) and low <= x <= high):
+        rng = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f"a finite number >= {low:g}"
+        raise OptionsError(f"{name} must be {rng}, got {_show(v)}")
+    return x
+
+
+def _integer(name: str, v: Any, low: int, high: int) -> int:
+    x: int | None = None
+    if isinstance(v, int) and not isinstance(v, bool):
+        x = v
+    elif isinstance(v, float) and v.is_integer():
+        x = int(v)
+    elif isinstance(v, str) and v.strip().lstrip("+-").isdigit():
+        x = int(v.strip())
+    if x is None or not low <= x <= high:
+        raise OptionsError(f"{name} must be an integer in {low}..{high}, got {_show(v)}")
+    return x
+
+
+def _bool(name: str, v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return v.strip().lower() in ("1", "true", "yes", "on")
+    raise OptionsError(f"{name} must be true or false, got {_show(v)}")

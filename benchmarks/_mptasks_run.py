@@ -29,6 +29,9 @@ with vision.PoseLandmarker.create_from_options(opts) as pl:
                 pl.detect(im)
                 times.append((time.perf_counter() - t) * 1000)
         cpu = (time.process_time() - c0) * 1000 / len(times)
+        # printed before closing: the lite bundle's close can end the process before a later print
+        print(json.dumps({"times_ms": times, "cpu_ms": cpu, "first": first, "version": mp.__version__}),
+              flush=True)
     else:
         cap = cv2.VideoCapture(paths[0])
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
@@ -45,5 +48,4 @@ with vision.PoseLandmarker.create_from_options(opts) as pl:
         seconds = time.perf_counter() - t
         cpu = (time.process_time() - c0) * 1000 / max(n, 1)
         print(json.dumps({"frames": n, "seconds": seconds, "with_pose": found, "cpu_ms": cpu,
-                          "version": mp.__version__}))
-        sys.exit(0)
+                          "version": mp.__version__}), flush=True)

@@ -10,7 +10,10 @@ Measured in the same run, on the same files, full model (or ``--model``):
 - one file at a time in one process (what looping over ``blazepose image`` does, without the
   start-up): ``process_image`` then a JSON result file, engine on all cores;
 - MediaPipe 0.10.14's legacy solution looping over the files (``static_image_mode=True``,
-  ``model_complexity`` of the model; read with OpenCV), in its own environment (reference.py).
+  ``model_complexity`` of the model; read with OpenCV), in its own environment (reference.py);
+- the same loop as one process per core, each on its share of the files, started together: wall
+  time from the start of the first process to the end of the last (interpreter and graph
+  start-up included, as our worker start-up is), CPU time from the children's rusage.
 
 The rate of each configuration is the median of ``--rounds`` interleaved passes; CPU ms/image
 (median over the passes, workers included) tells which split wastes least when the cores are
@@ -33,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 FIXTURES = HERE.parents[0] / "tests" / "data"
 
-from reference import run_reference  # noqa: E402
+from reference import ensure_reference_env, run_reference  # noqa: E402
 
 COMPLEXITY = {"lite": 0, "full": 1, "heavy": 2}
 
@@ -86,6 +89,32 @@ def one_at_a_time(model: str, paths: list[Path], out: Path) -> tuple[float, floa
         return time.perf_counter() - t, cpu_seconds() - c
 
 
+def mediapipe_per_core(model: str, paths: list[Path], folder: Path, cores: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds (and poses found) of ``cores`` MediaPipe processes splitting the files."""
+    import json
+    import os
+    import subprocess
+
+    py = ensure_reference_env()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.setdefault("GLOG_minloglevel", "2")
+    lists = []
+    for k in range(cores):
+        lf = folder / f"list-{k}.txt"
+        lf.write_text("\n".join(map(str, paths[k::cores])) + "\n")
+        lists.append(lf)
+    t, c = time.perf_counter(), cpu_seconds()
+    procs = [subprocess.Popen([str(py), str(HERE / "_mp_batch.py"), str(COMPLEXITY[model]), str(lf)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+             for lf in lists]
+    outs = [p.communicate()[0] for p in procs]
+    s, cpu = time.perf_counter() - t, cpu_seconds() - c
+    if any(p.returncode for p in procs):
+        raise RuntimeError("a MediaPipe process failed")
+    found = sum(json.loads(o.strip().splitlines()[-1])["found"] for o in outs)
+    return s, cpu, found
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--images", type=int, default=240)
@@ -134,12 +163,17 @@ def main() -> None:
             record("one file at a time", *one_at_a_time(a.model, paths, single))
             ref = run_reference(HERE / "_mp_batch.py", str(COMPLEXITY[a.model]), str(listfile))
             record("mediapipe 0.10.14 loop", ref["seconds"] * n / ref["images"], ref["cpu_seconds"] * n / ref["images"])
+            if cores > 1:
+                s, c, _ = mediapipe_per_core(a.model, paths, tmp, cores)
+                record(f"mediapipe 0.10.14 {cores} proc", s, c)
     best = {k: statistics.median(v) for k, v in rates.items()}
     cpu_ms = {k: statistics.median(v) for k, v in cpus.items()}
     mp_rate = best["mediapipe 0.10.14 loop"]
-    print(f"\n{'':<34}{'images/s':>10}{'x mediapipe':>13}{'CPU ms/image':>14}")
+    mp_procs = best.get(f"mediapipe 0.10.14 {cores} proc")
+    print(f"\n{'':<34}{'images/s':>10}{'x mp loop':>11}{'x mp procs':>12}{'CPU ms/image':>14}")
     for name, rate in best.items():
-        print(f"{name:<34}{rate:>10.1f}{rate / mp_rate:>13.2f}{cpu_ms[name]:>14.1f}")
+        vs = f"{rate / mp_procs:.2f}" if mp_procs else "-"
+        print(f"{name:<34}{rate:>10.1f}{rate / mp_rate:>11.2f}{vs:>12}{cpu_ms[name]:>14.1f}")
     fastest = max((k for k in best if k.startswith("batch")), key=best.get)
     print(f"(fastest batch: {fastest}; MediaPipe found a pose in {ref['found']}/{ref['images']})")
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("BLAZEPOSE_MP_VENV", ROOT / ".venv-mediapipe"))
 MP_VERSION = "0.10.14"
 
@@ -51,3 +52,47 @@ def run_reference(script: str | Path, *args: str, timeout: float = 3600) -> dict
     if out.returncode != 0:
         raise RuntimeError(f"reference run failed ({script}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- MediaPipe Tasks (the newest wheel), in a second environment -----------------------------
+TASKS_VENV = Path(os.environ.get("BLAZEPOSE_MPTASKS_VENV", ROOT / ".venv-mptasks"))
+
+
+def _tasks_python() -> Path:
+    return TASKS_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_tasks_env() -> Path:
+    """Create the newest-MediaPipe environment if needed (``pip install mediapipe``); its python."""
+    py = _tasks_python()
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(TASKS_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "mediapipe"], check=True)
+    return py
+
+
+def tasks_bundle(model: str, folder: Path) -> Path:
+    """A ``.task`` bundle of this project's verified detector and ``model`` files (with the input
+    normalization metadata Tasks requires, written by _mptasks_bundle.py), in ``folder``."""
+    from blazepose.models import registry
+
+    out = Path(folder) / f"pose_landmarker_{model}.task"
+    if not out.exists():
+        _run(ensure_tasks_env(), HERE / "_mptasks_bundle.py", str(registry.resolve("detector")),
+             str(registry.resolve(model)), str(out))
+    return out
+
+
+def run_tasks(*args: str, timeout: float = 3600) -> dict:
+    """Run _mptasks_run.py (MediaPipe Tasks PoseLandmarker) in its environment; its JSON."""
+    return _run(ensure_tasks_env(), HERE / "_mptasks_run.py", *args, timeout=timeout)
+
+
+def _run(py: Path, script: Path, *args: str, timeout: float = 3600) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env.setdefault("GLOG_minloglevel", "2")
+    out = subprocess.run([str(py), str(script), *args], capture_output=True, text=True, timeout=timeout, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"run failed ({script}):\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+

@@ -24,6 +24,8 @@ MAX_NUM_POSES = 100
 #: The largest ``detection_tiles``: the detector runs ``1 + Σ k²`` (k = 2..N) times per image,
 #: 55 calls for 5 (about 0.5 s on 2 cores); more finds nothing the 5×5 grid misses at 224 px.
 MAX_DETECTION_TILES = 5
+#: Inference engines (``runtime.engine.load_engine``), the default first.
+ENGINES = ("litert", "openvino")
 #: The most engine threads (beyond this the runtime only loses time switching).
 MAX_NUM_THREADS = 256
 
@@ -47,7 +49,8 @@ class PoseOptions:
     - ``smooth_landmarks`` / ``smooth_segmentation``: video mode's filters;
     - ``detection_interval_ms``: with several people in video, how often to look for newcomers;
     - ``reid_timeout_ms``: how long a lost person may come back with the same id (0: never);
-    - ``num_threads``: inference threads per engine (None: every usable core).
+    - ``num_threads``: inference threads per engine (None: every usable core);
+    - ``engine``: ``"litert"`` (default) or ``"openvino"`` (the ``openvino`` extra).
     """
 
     model: str = "full"
@@ -62,6 +65,7 @@ class PoseOptions:
     detection_interval_ms: float = 250.0
     reid_timeout_ms: float = 2000.0
     num_threads: int | None = None
+    engine: str = "litert"
 
     def __post_init__(self):
         s = object.__setattr__
@@ -77,6 +81,8 @@ class PoseOptions:
             s(self, name, _number(name, getattr(self, name), 0.0, math.inf))
         if self.num_threads is not None:
             s(self, "num_threads", _integer("num_threads", self.num_threads, 1, MAX_NUM_THREADS))
+        if self.engine not in ENGINES:
+            raise OptionsError(f"engine must be one of {', '.join(ENGINES)}, got {_show(self.engine)}")
 
     # ---- building -----------------------------------------------------------------------------
     @classmethod
@@ -126,6 +132,8 @@ class PoseOptions:
                        help="also detect on overlapping 2x2..NxN tiles for small/far people, N <= "
                             f"{MAX_DETECTION_TILES} (costs 1+sum(k^2, k=2..N) detector calls per image; "
                             "default 0: off)")
+        p.add_argument("--inference-engine", dest="engine", default="litert", metavar="ENGINE",
+                       help="litert (default) or openvino (needs the 'openvino' extra)")
         p.add_argument("--num-threads", default=None, metavar="N",
                        help=num_threads_help or "inference threads (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
         if segmentation:
@@ -156,7 +164,7 @@ class PoseOptions:
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PoseOptions))
 #: Fields that decide which engines and model files a landmarker loads (not changeable per call).
-ENGINE_FIELDS = ("model", "enable_segmentation", "num_threads")
+ENGINE_FIELDS = ("model", "enable_segmentation", "num_threads", "engine")
 
 
 # ---- checks (one message per problem, whatever the entry point) --------------------------------

@@ -1,7 +1,9 @@
 """One small inference interface: load a model, run a batch, get named outputs.
 
-The pipeline only sees ``Engine``; ``LiteRTEngine`` runs the official ``.tflite`` files unchanged
-on Google's maintained TFLite runtime (``ai-edge-litert``, XNNPACK on the CPU).
+The pipeline only sees ``Engine``, made by ``load_engine``. Two engines run the ``.tflite`` files:
+``"litert"`` (the default, ``LiteRTEngine``: Google's maintained TFLite runtime ``ai-edge-litert``,
+XNNPACK on the CPU) and ``"openvino"`` (optional, ``runtime.openvino_engine.OpenVINOEngine``:
+Intel's OpenVINO in float32, faster on x86 CPUs; ``pip install 'blazepose[openvino]'``).
 """
 from __future__ import annotations
 
@@ -114,3 +116,19 @@ class LiteRTEngine:
             self._interp.set_tensor(self._input_index, batch)
             self._interp.invoke()
             return {name: self._interp.get_tensor(idx) for name, idx in self._outputs}
+
+
+#: The engines ``load_engine`` knows, the default first.
+ENGINES = ("litert", "openvino")
+
+
+def load_engine(model_path: str | Path, names: Mapping[tuple, str], num_threads: int | None = None,
+                outputs: Sequence[str] | None = None, engine: str = "litert") -> Engine:
+    """Load a ``.tflite`` file on the named engine (one of ``ENGINES``); outputs named by shape."""
+    if engine == "litert":
+        return LiteRTEngine(model_path, names, num_threads, outputs=outputs)
+    if engine == "openvino":
+        from .openvino_engine import OpenVINOEngine
+
+        return OpenVINOEngine(model_path, names, num_threads, outputs=outputs)
+    raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")

@@ -16,7 +16,7 @@ def cmd_batch(args, options: PoseOptions) -> int:
     opts = BatchOptions(options.replace(num_threads=None), annotate=args.annotate, angles=args.angles,
                         min_visibility=args.min_visibility, batch_size=args.batch_size)
     report = run_batch(args.inputs, args.out, opts, workers=args.workers, threads=options.num_threads,
-                       engine=args.engine, address=args.address, force=args.force)
+                       engine=args.runner, address=args.address, force=args.force)
     print(report.summary(), file=sys.stderr)
     print(f"report: {Path(report.out) / REPORT_NAME}", file=sys.stderr)
     return 1 if report.failed else 0
@@ -38,7 +38,7 @@ def register(subparsers) -> None:
                    help="worker processes (default: one per core; Ray: the cluster's CPUs)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help=f"images per landmark-model call in a worker (default {DEFAULT_BATCH_SIZE})")
-    p.add_argument("--engine", choices=["local", "ray"], default="local",
+    p.add_argument("--engine", dest="runner", choices=["local", "ray"], default="local",
                    help="local process pool (default) or Ray")
     p.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start a local Ray)")
     p.add_argument("--force", action="store_true", help="redo inputs whose results are up to date")

@@ -16,7 +16,7 @@ Rounding (``ROUNDING`` in ``api/result.py``, shared with ``PoseResult.to_dict``)
 they hold the float64 values as computed.
 
 ``export(results, path)`` picks the format from the file name: ``.json``, ``.csv``,
-``.coco.json`` (COCO keypoint results) or ``.npz``.
+``.coco.json`` (COCO keypoint results), ``.npz`` or ``.bvh`` (motion capture, ``outputs/bvh.py``).
 """
 from __future__ import annotations
 
@@ -254,17 +254,18 @@ class NpzWriter(_Writer):
 
 
 # ---- one call -----------------------------------------------------------------------------------
-FORMATS = ("json", "csv", "coco", "npz")
+FORMATS = ("json", "csv", "coco", "npz", "bvh")
 
 
 def format_from_path(path: str | os.PathLike) -> str:
-    """``.coco.json`` → coco, ``.json`` → json, ``.csv`` → csv, ``.npz`` → npz."""
+    """``.coco.json`` → coco, ``.json`` → json, ``.csv`` → csv, ``.npz`` → npz, ``.bvh`` → bvh."""
     name = Path(path).name.lower()
-    for suffix, fmt in ((".coco.json", "coco"), (".json", "json"), (".csv", "csv"), (".npz", "npz")):
+    for suffix, fmt in ((".coco.json", "coco"), (".json", "json"), (".csv", "csv"), (".npz", "npz"),
+                        (".bvh", "bvh")):
         if name.endswith(suffix):
             return fmt
     raise InputError(f"{path}: cannot tell the export format from the name; use .json, .csv, "
-                     f".coco.json or .npz, or pass format=")
+                     f".coco.json, .npz or .bvh, or pass format=")
 
 
 def export(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, format: str | None = None,
@@ -276,6 +277,10 @@ def export(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, 
     if fmt not in FORMATS:
         raise InputError(f"{path}: unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
     items = [results] if isinstance(results, PoseResult) else list(results)
+    if fmt == "bvh":   # motion capture: one person (the id in the most frames), see outputs/bvh.py
+        from .bvh import write_bvh
+
+        return write_bvh(items, path)
     if model is None:
         model = next((r.meta.get("model") for r in items if r.meta.get("model")), None)
     if fmt == "coco":

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from _pixels import skeleton_pixels
 from blazepose.api.result import PoseResult
 from blazepose.errors import MissingDependencyError
 from blazepose.outputs.bvh import AXES
@@ -98,17 +99,6 @@ def test_missing_plotly_is_a_clear_error(monkeypatch, tmp_path, photo_result):
     monkeypatch.setitem(sys.modules, "plotly", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'blazepose\[plot3d\]'"):
         plot3d(photo_result, tmp_path / "x.html")
-
-
-def skeleton_pixels(png: bytes) -> tuple[int, int]:
-    """Pixels in the joints' left (orange) and right (blue) colours in a screenshot."""
-    import cv2
-
-    rgb = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[..., ::-1].astype(int)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    orange = (r > 200) & (g > 100) & (g < 175) & (b < 70)
-    blue = (r < 60) & (g > 110) & (g < 190) & (b > 210)
-    return int(orange.sum()), int(blue.sum())
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs it: apt-get install chromium)")

@@ -28,6 +28,7 @@ from ...outputs.export import header
 from . import service
 from .service import (Job, JobManager, LandmarkerPool, Options, Settings, UploadError, csv_text,
                       decode_image_bytes, encode_png, safe_name)
+from .vendor import add_vendor_routes
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
 
     # ---- page and metadata ---------------------------------------------------------------
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_vendor_routes(app)   # /vendor/plotly.min.js for the 3-D view, from the installed package
 
     @app.get("/", include_in_schema=False)
     def index():

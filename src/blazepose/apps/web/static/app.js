@@ -115,6 +115,7 @@ async function runPhoto(file) {
   ann.onload = () => { ann.dataset.ready = "1"; };
   ann.src = "data:image/png;base64," + png;
   fillTable(img);
+  draw3d($("#photo-3d"), $("#photo-3d-caption"), img);
   const n = img.people.length;
   setStatus(status, `${file.name}: ${img.image_width}×${img.image_height}, ${n} ${n === 1 ? "person" : "people"} found ` +
                     `in ${Math.round(performance.now() - t0)} ms (${doc.model} model).`);
@@ -141,6 +142,87 @@ function fillTable(img) {
       body.appendChild(tr);
     }
   }
+}
+
+// ---- 3-D view: plotly, served by this app from the installed plotly package ------------------
+// View axes (metres), as blazepose.outputs.plot3d: x right, y up, z towards the camera, i.e. the
+// world landmarks' (x, -y, -z). Several people are moved to their hips' place in the picture.
+let plotlyLoading = null;
+
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = "/vendor/plotly.min.js";
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => { plotlyLoading = null; reject(new Error("the 3-D view needs plotly on the server (pip install 'blazepose[web]')")); };
+      document.head.appendChild(s);
+    });
+  }
+  return plotlyLoading;
+}
+
+const SIDE_COLORS = { left: "rgb(255,138,0)", right: "rgb(0,150,255)", center: "rgb(110,110,110)" };
+const ID_COLORS = ["rgb(230,25,75)", "rgb(60,180,75)", "rgb(255,225,25)", "rgb(0,130,200)", "rgb(245,130,48)",
+                   "rgb(145,30,180)", "rgb(70,240,240)", "rgb(240,50,230)", "rgb(210,245,60)", "rgb(250,190,212)"];
+const SCALE_SEGMENTS = [[11, 23], [12, 24], [23, 25], [24, 26], [25, 27], [26, 28], [11, 13], [12, 14], [11, 12]];
+
+function metresPerPixel(lms) {
+  let w = 0, px = 0;
+  for (const [a, b] of SCALE_SEGMENTS) {
+    if (b >= lms.length) continue;
+    w += Math.hypot(lms[a].world_x - lms[b].world_x, lms[a].world_y - lms[b].world_y);
+    px += Math.hypot(lms[a].x - lms[b].x, lms[a].y - lms[b].y);
+  }
+  return px > 0 ? w / px : 0;
+}
+
+function worldTraces(img) {
+  const traces = [];
+  const many = img.people.length > 1;
+  for (const person of img.people) {
+    const lms = person.landmarks;
+    let dx = 0, dy = 0;
+    if (many && lms.length > 24) {
+      const s = metresPerPixel(lms);
+      dx = s * ((lms[23].x + lms[24].x) / 2 - img.image_width / 2);
+      dy = -s * ((lms[23].y + lms[24].y) / 2 - img.image_height / 2);
+    }
+    const p = lms.map((l) => [l.world_x + dx, -l.world_y + dy, -l.world_z]);
+    const line = { x: [], y: [], z: [] };
+    for (const [a, b] of CONFIG.connections) {
+      if (a >= p.length || b >= p.length) continue;
+      for (const [k, c] of [["x", 0], ["y", 1], ["z", 2]]) line[k].push(p[a][c], p[b][c], null);
+    }
+    const color = many ? ID_COLORS[person.id % ID_COLORS.length] : "rgb(60,60,60)";
+    traces.push({ type: "scatter3d", mode: "lines", name: `person ${person.id}`, ...line,
+                  line: { color, width: 6 }, hoverinfo: "skip" });
+    traces.push({ type: "scatter3d", mode: "markers", name: `person ${person.id} joints`, showlegend: false,
+                  x: p.map((v) => v[0]), y: p.map((v) => v[1]), z: p.map((v) => v[2]),
+                  text: lms.map((l) => l.name), hovertemplate: "%{text}<br>%{x:.3f}, %{y:.3f}, %{z:.3f} m<extra></extra>",
+                  marker: { size: 3, color: lms.map((l) => SIDE_COLORS[CONFIG.sides[l.id]] || SIDE_COLORS.center) } });
+  }
+  return traces;
+}
+
+async function draw3d(el, caption, img) {
+  el.dataset.ready = "0";
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (e) {
+    caption.textContent = String(e.message || e);
+    return;
+  }
+  const axis = (title) => ({ title: { text: title }, zeroline: false });
+  const layout = {
+    margin: { l: 0, r: 0, t: 0, b: 0 }, showlegend: img.people.length > 1, uirevision: "keep",
+    scene: { xaxis: axis("x (m), right"), yaxis: axis("y (m), up"), zaxis: axis("z (m), towards the camera"),
+             aspectmode: "data", camera: { up: { x: 0, y: 1, z: 0 }, eye: { x: 0.5, y: 0.35, z: 2.4 } } },
+  };
+  await Plotly.react(el, worldTraces(img), layout, { responsive: true, displaylogo: false });
+  el.dataset.ready = "1";
 }
 
 $("#download-json").addEventListener("click", () => {

@@ -181,6 +181,11 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
                            "return v.readyState >= 2 && v.videoWidth > 0; }", timeout=30_000)
     assert page.eval_on_selector("#video-player", "v => [v.videoWidth, v.videoHeight]") == [180, 320]
     assert "10 frames, a person in 10" in page.inner_text("#video-status")
+    # The job's world landmarks in the 3-D view: one animation frame per video frame.
+    page.wait_for_selector("#video-3d[data-ready='1']", timeout=30_000)
+    assert page.get_attribute("#video-3d", "data-frames") == "10"
+    orange, blue = skeleton_pixels(page.locator("#video-3d").screenshot())
+    assert orange > 20 and blue > 20, (orange, blue)
     page.screenshot(path=str(ARTIFACTS / "web_video.png"), full_page=True)
     job_url = page.get_attribute("#video-download-json", "href")
     with urllib.request.urlopen(server.rstrip("/") + job_url) as r:

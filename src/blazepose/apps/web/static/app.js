@@ -178,11 +178,14 @@ function metresPerPixel(lms) {
   return px > 0 ? w / px : 0;
 }
 
-function worldTraces(img) {
+// Two traces (bones, joints) per id in ``ids``, empty for an id not in this picture, so that the
+// frames of a video all have the same traces.
+function worldTraces(img, ids) {
   const traces = [];
-  const many = img.people.length > 1;
-  for (const person of img.people) {
-    const lms = person.landmarks;
+  const many = ids.length > 1;
+  for (const id of ids) {
+    const person = (img.people || []).find((p) => p.id === id);
+    const lms = person ? person.landmarks : [];
     let dx = 0, dy = 0;
     if (many && lms.length > 24) {
       const s = metresPerPixel(lms);
@@ -195,15 +198,34 @@ function worldTraces(img) {
       if (a >= p.length || b >= p.length) continue;
       for (const [k, c] of [["x", 0], ["y", 1], ["z", 2]]) line[k].push(p[a][c], p[b][c], null);
     }
-    const color = many ? ID_COLORS[person.id % ID_COLORS.length] : "rgb(60,60,60)";
-    traces.push({ type: "scatter3d", mode: "lines", name: `person ${person.id}`, ...line,
+    const color = many ? ID_COLORS[id % ID_COLORS.length] : "rgb(60,60,60)";
+    traces.push({ type: "scatter3d", mode: "lines", name: `person ${id}`, ...line,
                   line: { color, width: 6 }, hoverinfo: "skip" });
-    traces.push({ type: "scatter3d", mode: "markers", name: `person ${person.id} joints`, showlegend: false,
+    traces.push({ type: "scatter3d", mode: "markers", name: `person ${id} joints`, showlegend: false,
                   x: p.map((v) => v[0]), y: p.map((v) => v[1]), z: p.map((v) => v[2]),
                   text: lms.map((l) => l.name), hovertemplate: "%{text}<br>%{x:.3f}, %{y:.3f}, %{z:.3f} m<extra></extra>",
                   marker: { size: 3, color: lms.map((l) => SIDE_COLORS[CONFIG.sides[l.id]] || SIDE_COLORS.center) } });
   }
   return traces;
+}
+
+// A cube around every joint of every frame (so a video's view does not jump), y up on screen.
+function layout3d(traceSets, many) {
+  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+  for (const traces of traceSets) {
+    for (const t of traces) {
+      if (t.mode !== "markers") continue;
+      [t.x, t.y, t.z].forEach((vs, c) => { for (const v of vs) { lo[c] = Math.min(lo[c], v); hi[c] = Math.max(hi[c], v); } });
+    }
+  }
+  const half = Math.max(0.5, ...hi.map((h, c) => (h - lo[c]) / 2 + 0.1));
+  const axis = (c, title) => ({ title: { text: title }, zeroline: false,
+                                range: [(lo[c] + hi[c]) / 2 - half, (lo[c] + hi[c]) / 2 + half] });
+  return {
+    margin: { l: 0, r: 0, t: 0, b: 0 }, showlegend: many, uirevision: "keep",
+    scene: { xaxis: axis(0, "x (m), right"), yaxis: axis(1, "y (m), up"), zaxis: axis(2, "z (m), towards the camera"),
+             aspectmode: "cube", camera: { up: { x: 0, y: 1, z: 0 }, eye: { x: 0.5, y: 0.35, z: 1.9 } } },
+  };
 }
 
 async function draw3d(el, caption, img) {
@@ -215,13 +237,37 @@ async function draw3d(el, caption, img) {
     caption.textContent = String(e.message || e);
     return;
   }
-  const axis = (title) => ({ title: { text: title }, zeroline: false });
-  const layout = {
-    margin: { l: 0, r: 0, t: 0, b: 0 }, showlegend: img.people.length > 1, uirevision: "keep",
-    scene: { xaxis: axis("x (m), right"), yaxis: axis("y (m), up"), zaxis: axis("z (m), towards the camera"),
-             aspectmode: "data", camera: { up: { x: 0, y: 1, z: 0 }, eye: { x: 0.5, y: 0.35, z: 2.4 } } },
-  };
-  await Plotly.react(el, worldTraces(img), layout, { responsive: true, displaylogo: false });
+  const ids = img.people.map((p) => p.id);
+  const traces = worldTraces(img, ids);
+  await Plotly.react(el, traces, layout3d([traces], ids.length > 1), { responsive: true, displaylogo: false });
+  el.dataset.ready = "1";
+}
+
+// A video job's world landmarks, one animation frame per video frame, with a time slider.
+async function drawVideo3d(el, caption, url) {
+  el.dataset.ready = "0";
+  let Plotly, doc;
+  try {
+    Plotly = await loadPlotly();
+    const resp = await fetch(url);
+    if (!resp.ok) throw new Error(await errorText(resp));
+    doc = await resp.json();
+  } catch (e) {
+    caption.textContent = String(e.message || e);
+    return;
+  }
+  const frames = (doc.frames || []).filter((f) => Array.isArray(f.people));   // skipped frames have none
+  const ids = [...new Set(frames.flatMap((f) => f.people.map((p) => p.id)))].sort((a, b) => a - b);
+  if (!ids.length) { caption.textContent = "Nobody found: no 3-D view"; return; }
+  const data = frames.map((f) => worldTraces(f, ids));
+  const layout = layout3d(data, ids.length > 1);
+  const still = { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } };
+  layout.sliders = [{ currentvalue: { prefix: "time " }, pad: { t: 10 },
+                      steps: frames.map((f, i) => ({ method: "animate", args: [[String(i)], still],
+                                                     label: f.timestamp_ms == null ? String(f.frame_index) : (f.timestamp_ms / 1000).toFixed(2) + " s" })) }];
+  await Plotly.newPlot(el, data[0], layout, { responsive: true, displaylogo: false });
+  await Plotly.addFrames(el, data.map((d, i) => ({ name: String(i), data: d })));
+  el.dataset.frames = String(frames.length);
   el.dataset.ready = "1";
 }
 
@@ -315,6 +361,7 @@ async function pollJob(id, name) {
   $("#video-download-json").href = job.downloads.json;
   $("#video-download-csv").href = job.downloads.csv;
   $("#video-result").hidden = false;
+  drawVideo3d($("#video-3d"), $("#video-3d-caption"), job.downloads.json);
   if (job.partial) setStatus(status, `${job.error} (the ${job.frames_done} frames before it are kept)`, true);
   else setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
   player.play().catch(() => {});

@@ -10,6 +10,7 @@ index (31/32). Positions are compared relative to the root (world landmarks are 
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from blazepose.api.result import PoseResult
 from blazepose.errors import InputError
 from blazepose.outputs.bvh import AXES, END_SITES, JOINT_LANDMARKS, BvhWriter, write_bvh
 from blazepose.outputs.export import export, format_from_path
-from conftest import REFERENCE
+from conftest import REFERENCE, ROOT
 
 CHECKED = [(n, idx) for n, idx in JOINT_LANDMARKS.items() if n not in ("Hips", "LeftShoulder", "RightShoulder")] + \
           [(n + "/End", idx) for n, idx in END_SITES.items() if idx is not None]
@@ -202,3 +203,16 @@ def test_writer_sink_people_skips_and_names(tmp_path, caplog):
         sink.write(empty[0])
     assert sink.paths == [] and not (tmp_path / "none.bvh").exists() and "nobody" in caplog.text
     assert format_from_path("x.BVH") == "bvh"
+
+
+DOC = ROOT / "docs" / "bvh_3d_notebook.md"
+
+
+@pytest.mark.parametrize("index", range(len(re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S))))
+def test_the_docs_python_blocks_run(index, monkeypatch, tmp_path):
+    """The README text's examples run (as tests/test_readme.py does for the README)."""
+    monkeypatch.chdir(ROOT)
+    code = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)[index].replace('"out/', f'"{tmp_path}/')
+    exec(compile(code, f"{DOC.name} python block {index}", "exec"), {"__name__": "__doc__"})
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written and all((tmp_path / n).stat().st_size > 1000 for n in written), written

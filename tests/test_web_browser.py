@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _pixels import skeleton_pixels
 from conftest import REFERENCE, ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -150,6 +151,10 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
         np.testing.assert_allclose([float(x), float(y), float(z)], [want["x"], want["y"], want["z"]], atol=0.01)
         np.testing.assert_allclose([float(vis), float(pres)], [want["visibility"], want["presence"]], atol=1e-4)
     assert "1 person found" in page.inner_text("#photo-status")
+    # The 3-D view beside the annotated photo: plotly from the app itself, the skeleton drawn.
+    page.wait_for_selector("#photo-3d[data-ready='1']", timeout=30_000)
+    orange, blue = skeleton_pixels(page.locator("#photo-3d").screenshot())
+    assert orange > 50 and blue > 50, (orange, blue)
     page.screenshot(path=str(ARTIFACTS / "web_photo.png"), full_page=True)
 
     with page.expect_download() as dl:
@@ -176,6 +181,11 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
                            "return v.readyState >= 2 && v.videoWidth > 0; }", timeout=30_000)
     assert page.eval_on_selector("#video-player", "v => [v.videoWidth, v.videoHeight]") == [180, 320]
     assert "10 frames, a person in 10" in page.inner_text("#video-status")
+    # The job's world landmarks in the 3-D view: one animation frame per video frame.
+    page.wait_for_selector("#video-3d[data-ready='1']", timeout=30_000)
+    assert page.get_attribute("#video-3d", "data-frames") == "10"
+    orange, blue = skeleton_pixels(page.locator("#video-3d").screenshot())
+    assert orange > 20 and blue > 20, (orange, blue)
     page.screenshot(path=str(ARTIFACTS / "web_video.png"), full_page=True)
     job_url = page.get_attribute("#video-download-json", "href")
     with urllib.request.urlopen(server.rstrip("/") + job_url) as r:

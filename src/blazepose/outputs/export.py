@@ -22,7 +22,7 @@ Rounding (``ROUNDING`` in ``api/result.py``, shared with ``PoseResult.to_dict``)
 they hold the float64 values as computed.
 
 ``export(results, path)`` picks the format from the file name: ``.json``, ``.csv``,
-``.coco.json`` (COCO keypoint results) or ``.npz``.
+``.coco.json`` (COCO keypoint results), ``.npz`` or ``.bvh`` (motion capture, ``outputs/bvh.py``).
 """
 from __future__ import annotations
 
@@ -318,17 +318,18 @@ class NpzWriter(_Writer):
 
 
 # ---- one call -----------------------------------------------------------------------------------
-FORMATS = ("json", "csv", "coco", "npz")
+FORMATS = ("json", "csv", "coco", "npz", "bvh")
 
 
 def format_from_path(path: str | os.PathLike) -> str:
-    """``.coco.json`` → coco, ``.json`` → json, ``.csv`` → csv, ``.npz`` → npz."""
+    """``.coco.json`` → coco, ``.json`` → json, ``.csv`` → csv, ``.npz`` → npz, ``.bvh`` → bvh."""
     name = Path(path).name.lower()
-    for suffix, fmt in ((".coco.json", "coco"), (".json", "json"), (".csv", "csv"), (".npz", "npz")):
+    for suffix, fmt in ((".coco.json", "coco"), (".json", "json"), (".csv", "csv"), (".npz", "npz"),
+                        (".bvh", "bvh")):
         if name.endswith(suffix):
             return fmt
     raise InputError(f"{path}: cannot tell the export format from the name; use .json, .csv, "
-                     f".coco.json or .npz, or pass format=")
+                     f".coco.json, .npz or .bvh, or pass format=")
 
 
 def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dict[str, Any] | None = None):
@@ -343,6 +344,10 @@ def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dic
         return CocoWriter(path)
     if fmt == "npz":
         return NpzWriter(path, meta)
+    if fmt == "bvh":   # motion capture, one file per person (outputs/bvh.py)
+        from .bvh import BvhWriter
+
+        return BvhWriter(path)
     raise InputError(f"{path}: unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
 
 

@@ -32,6 +32,7 @@ from ...outputs.video import browser_video_format
 from . import service
 from .service import (Job, JobManager, LandmarkerPool, Settings, UploadError, csv_text, options_dict, request_options,
                       decode_image_bytes, encode_png, safe_name)
+from .vendor import add_vendor_routes
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
 
     # ---- page and metadata ---------------------------------------------------------------
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    add_vendor_routes(app)   # /vendor/plotly.min.js for the 3-D view, from the installed package
 
     @app.get("/", include_in_schema=False)
     def index():

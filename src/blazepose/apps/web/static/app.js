@@ -115,6 +115,7 @@ async function runPhoto(file) {
   ann.onload = () => { ann.dataset.ready = "1"; };
   ann.src = "data:image/png;base64," + png;
   fillTable(img);
+  draw3d($("#photo-3d"), $("#photo-3d-caption"), img);
   const n = img.people.length;
   setStatus(status, `${file.name}: ${img.image_width}×${img.image_height}, ${n} ${n === 1 ? "person" : "people"} found ` +
                     `in ${Math.round(performance.now() - t0)} ms (${doc.model} model).`);
@@ -141,6 +142,133 @@ function fillTable(img) {
       body.appendChild(tr);
     }
   }
+}
+
+// ---- 3-D view: plotly, served by this app from the installed plotly package ------------------
+// View axes (metres), as blazepose.outputs.plot3d: x right, y up, z towards the camera, i.e. the
+// world landmarks' (x, -y, -z). Several people are moved to their hips' place in the picture.
+let plotlyLoading = null;
+
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = "/vendor/plotly.min.js";
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => { plotlyLoading = null; reject(new Error("the 3-D view needs plotly on the server (pip install 'blazepose[web]')")); };
+      document.head.appendChild(s);
+    });
+  }
+  return plotlyLoading;
+}
+
+const SIDE_COLORS = { left: "rgb(255,138,0)", right: "rgb(0,150,255)", center: "rgb(110,110,110)" };
+const ID_COLORS = ["rgb(230,25,75)", "rgb(60,180,75)", "rgb(255,225,25)", "rgb(0,130,200)", "rgb(245,130,48)",
+                   "rgb(145,30,180)", "rgb(70,240,240)", "rgb(240,50,230)", "rgb(210,245,60)", "rgb(250,190,212)"];
+const SCALE_SEGMENTS = [[11, 23], [12, 24], [23, 25], [24, 26], [25, 27], [26, 28], [11, 13], [12, 14], [11, 12]];
+
+function metresPerPixel(lms) {
+  let w = 0, px = 0;
+  for (const [a, b] of SCALE_SEGMENTS) {
+    if (b >= lms.length) continue;
+    w += Math.hypot(lms[a].world_x - lms[b].world_x, lms[a].world_y - lms[b].world_y);
+    px += Math.hypot(lms[a].x - lms[b].x, lms[a].y - lms[b].y);
+  }
+  return px > 0 ? w / px : 0;
+}
+
+// Two traces (bones, joints) per id in ``ids``, empty for an id not in this picture, so that the
+// frames of a video all have the same traces.
+function worldTraces(img, ids) {
+  const traces = [];
+  const many = ids.length > 1;
+  for (const id of ids) {
+    const person = (img.people || []).find((p) => p.id === id);
+    const lms = person ? person.landmarks : [];
+    let dx = 0, dy = 0;
+    if (many && lms.length > 24) {
+      const s = metresPerPixel(lms);
+      dx = s * ((lms[23].x + lms[24].x) / 2 - img.image_width / 2);
+      dy = -s * ((lms[23].y + lms[24].y) / 2 - img.image_height / 2);
+    }
+    const p = lms.map((l) => [l.world_x + dx, -l.world_y + dy, -l.world_z]);
+    const line = { x: [], y: [], z: [] };
+    for (const [a, b] of CONFIG.connections) {
+      if (a >= p.length || b >= p.length) continue;
+      for (const [k, c] of [["x", 0], ["y", 1], ["z", 2]]) line[k].push(p[a][c], p[b][c], null);
+    }
+    const color = many ? ID_COLORS[id % ID_COLORS.length] : "rgb(60,60,60)";
+    traces.push({ type: "scatter3d", mode: "lines", name: `person ${id}`, ...line,
+                  line: { color, width: 6 }, hoverinfo: "skip" });
+    traces.push({ type: "scatter3d", mode: "markers", name: `person ${id} joints`, showlegend: false,
+                  x: p.map((v) => v[0]), y: p.map((v) => v[1]), z: p.map((v) => v[2]),
+                  text: lms.map((l) => l.name), hovertemplate: "%{text}<br>%{x:.3f}, %{y:.3f}, %{z:.3f} m<extra></extra>",
+                  marker: { size: 3, color: lms.map((l) => SIDE_COLORS[CONFIG.sides[l.id]] || SIDE_COLORS.center) } });
+  }
+  return traces;
+}
+
+// A cube around every joint of every frame (so a video's view does not jump), y up on screen.
+function layout3d(traceSets, many) {
+  const lo = [Infinity, Infinity, Infinity], hi = [-Infinity, -Infinity, -Infinity];
+  for (const traces of traceSets) {
+    for (const t of traces) {
+      if (t.mode !== "markers") continue;
+      [t.x, t.y, t.z].forEach((vs, c) => { for (const v of vs) { lo[c] = Math.min(lo[c], v); hi[c] = Math.max(hi[c], v); } });
+    }
+  }
+  const half = Math.max(0.5, ...hi.map((h, c) => (h - lo[c]) / 2 + 0.1));
+  const axis = (c, title) => ({ title: { text: title }, zeroline: false,
+                                range: [(lo[c] + hi[c]) / 2 - half, (lo[c] + hi[c]) / 2 + half] });
+  return {
+    margin: { l: 0, r: 0, t: 0, b: 0 }, showlegend: many, uirevision: "keep",
+    scene: { xaxis: axis(0, "x (m), right"), yaxis: axis(1, "y (m), up"), zaxis: axis(2, "z (m), towards the camera"),
+             aspectmode: "cube", camera: { up: { x: 0, y: 1, z: 0 }, eye: { x: 0.5, y: 0.35, z: 1.9 } } },
+  };
+}
+
+async function draw3d(el, caption, img) {
+  el.dataset.ready = "0";
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (e) {
+    caption.textContent = String(e.message || e);
+    return;
+  }
+  const ids = img.people.map((p) => p.id);
+  const traces = worldTraces(img, ids);
+  await Plotly.react(el, traces, layout3d([traces], ids.length > 1), { responsive: true, displaylogo: false });
+  el.dataset.ready = "1";
+}
+
+// A video job's world landmarks, one animation frame per video frame, with a time slider.
+async function drawVideo3d(el, caption, url) {
+  el.dataset.ready = "0";
+  let Plotly, doc;
+  try {
+    Plotly = await loadPlotly();
+    const resp = await fetch(url);
+    if (!resp.ok) throw new Error(await errorText(resp));
+    doc = await resp.json();
+  } catch (e) {
+    caption.textContent = String(e.message || e);
+    return;
+  }
+  const frames = (doc.frames || []).filter((f) => Array.isArray(f.people));   // skipped frames have none
+  const ids = [...new Set(frames.flatMap((f) => f.people.map((p) => p.id)))].sort((a, b) => a - b);
+  if (!ids.length) { caption.textContent = "Nobody found: no 3-D view"; return; }
+  const data = frames.map((f) => worldTraces(f, ids));
+  const layout = layout3d(data, ids.length > 1);
+  const still = { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } };
+  layout.sliders = [{ currentvalue: { prefix: "time " }, pad: { t: 10 },
+                      steps: frames.map((f, i) => ({ method: "animate", args: [[String(i)], still],
+                                                     label: f.timestamp_ms == null ? String(f.frame_index) : (f.timestamp_ms / 1000).toFixed(2) + " s" })) }];
+  await Plotly.newPlot(el, data[0], layout, { responsive: true, displaylogo: false });
+  await Plotly.addFrames(el, data.map((d, i) => ({ name: String(i), data: d })));
+  el.dataset.frames = String(frames.length);
+  el.dataset.ready = "1";
 }
 
 $("#download-json").addEventListener("click", () => {
@@ -233,6 +361,7 @@ async function pollJob(id, name) {
   $("#video-download-json").href = job.downloads.json;
   $("#video-download-csv").href = job.downloads.csv;
   $("#video-result").hidden = false;
+  drawVideo3d($("#video-3d"), $("#video-3d-caption"), job.downloads.json);
   if (job.partial) setStatus(status, `${job.error} (the ${job.frames_done} frames before it are kept)`, true);
   else setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
   player.play().catch(() => {});

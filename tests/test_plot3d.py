@@ -1,0 +1,127 @@
+"""The 3-D view: the HTML holds the world landmarks (in the view's axes), works offline, and a
+real headless browser (Debian's chromium through Playwright) draws the skeleton in WebGL."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from _pixels import skeleton_pixels
+from blazepose.api.result import PoseResult
+from blazepose.errors import MissingDependencyError
+from blazepose.outputs.bvh import AXES
+from conftest import REFERENCE, ROOT
+
+pytest.importorskip("plotly", reason="the 3-D view needs the 'plot3d' extra")
+from blazepose.outputs.plot3d import FIGURE_ID, Plot3dWriter, plot3d  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def figure_of(path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    m = re.search(rf'<script type="application/json" id="{FIGURE_ID}">(.*?)</script>', text, re.S)
+    assert m, "the figure's JSON is embedded"
+    return json.loads(m.group(1))
+
+
+def markers(traces: list[dict]) -> list[np.ndarray]:
+    return [np.column_stack([t["x"], t["y"], t["z"]]).astype(float) for t in traces if t["mode"] == "markers"]
+
+
+@pytest.fixture(scope="module")
+def photo_result(landmarker_factory, pose_rgb):
+    return landmarker_factory("full").process_image(pose_rgb)
+
+
+@pytest.fixture(scope="module")
+def squats():
+    from blazepose import PoseLandmarker
+
+    with PoseLandmarker("full") as landmarker:
+        return list(landmarker.process_video(REFERENCE / "pose_squats.mp4"))
+
+
+def test_photo_html_holds_the_world_landmarks_and_works_offline(photo_result, tmp_path):
+    path = plot3d(photo_result, tmp_path / "pose.html")
+    text = path.read_text(encoding="utf-8")
+    from plotly.offline import get_plotlyjs
+
+    assert get_plotlyjs() in text                                        # plotly.min.js inline
+    page = text.replace(get_plotlyjs(), "")
+    assert "src=" not in page and "http" not in page                     # nothing else to fetch
+    fig = figure_of(path)
+    (pts,) = markers(fig["data"])
+    # View axes: x right, y up, z towards the camera = world * (1, -1, -1).
+    np.testing.assert_allclose(pts, photo_result.world[0] * AXES, atol=1e-5)
+    lines = next(t for t in fig["data"] if t["mode"] == "lines")
+    assert len(lines["x"]) == 3 * 35                                     # 35 edges, None-separated
+    assert fig["layout"]["scene"]["camera"]["up"] == {"x": 0, "y": 1, "z": 0}
+    assert fig["layout"]["scene"]["yaxis"]["title"]["text"] == "y (m), up"
+    assert "frames" not in fig
+
+
+def test_video_has_a_frame_per_result_and_a_slider(squats, tmp_path):
+    with Plot3dWriter(tmp_path / "squats.html") as sink:
+        for r in squats:
+            sink.write(r)
+        sink.skip(65, 13000.0, "unreadable")
+    fig = figure_of(tmp_path / "squats.html")
+    assert len(fig["frames"]) == 65 and len(fig["layout"]["sliders"][0]["steps"]) == 65
+    assert fig["layout"]["sliders"][0]["steps"][10]["label"] == "2.00 s"
+    for k in (0, 10, 64):
+        (pts,) = markers(fig["frames"][k]["data"])
+        np.testing.assert_allclose(pts, squats[k].world[0] * AXES, atol=1e-5)
+
+
+def test_several_people_get_their_own_colour_and_place(photo_result, tmp_path):
+    r = photo_result
+    shifted = r.landmarks + [300, 0, 0]
+    two = PoseResult(np.concatenate([r.landmarks, shifted]), np.concatenate([r.visibility] * 2),
+                     np.concatenate([r.presence] * 2), np.concatenate([r.world] * 2), [0.9, 0.8],
+                     np.concatenate([r.rois] * 2), [0, 1], r.image_size)
+    fig = figure_of(plot3d(two, tmp_path / "two.html"))
+    a, b = markers(fig["data"])
+    lines = [t["line"]["color"] for t in fig["data"] if t["mode"] == "lines"]
+    assert len(set(lines)) == 2
+    # Same body, 300 px further right: moved by 300 px at the person's metres-per-pixel, same shape.
+    shift = b - a
+    np.testing.assert_allclose(shift - shift[0], 0, atol=1e-9)
+    assert 0.2 < shift[0, 0] < 2.0 and abs(shift[0, 1]) < 1e-9 and shift[0, 2] == 0
+
+
+def test_missing_plotly_is_a_clear_error(monkeypatch, tmp_path, photo_result):
+    monkeypatch.setitem(sys.modules, "plotly", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'blazepose\[plot3d\]'"):
+        plot3d(photo_result, tmp_path / "x.html")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs it: apt-get install chromium)")
+def test_a_real_browser_draws_the_skeleton(photo_result, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the 'dev' extra) is not installed")
+    path = plot3d(photo_result, tmp_path / "pose.html")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            # Offline for real: every request other than the file itself is refused.
+            ctx = browser.new_context(viewport={"width": 900, "height": 700}, offline=True)
+            page = ctx.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+            assert page.evaluate("() => document.querySelectorAll('#view canvas').length") >= 1
+            page.wait_for_timeout(300)
+            png = page.screenshot(path=str(ARTIFACTS / "plot3d.png"))
+            assert errors == []
+        finally:
+            browser.close()
+    orange, blue = skeleton_pixels(png)
+    # The subject's left joints orange, right joints blue: both drawn (a blank canvas has none).
+    assert orange > 50 and blue > 50, (orange, blue)

@@ -62,7 +62,7 @@ class PoseLandmarker:
 
     def __init__(self, model: str = "full", *, min_detection_confidence: float = 0.5,
                  min_tracking_confidence: float = 0.5, enable_segmentation: bool = False,
-                 upper_body_only: bool = False, max_num_poses: int = 1, detection_tiles: int = 0,
+                 upper_body_only: bool = False, max_num_poses: int = 1, detection_tiles: int | str = "auto",
                  num_threads: int | None = None, model_path: str | os.PathLike | None = None,
                  detector_path: str | os.PathLike | None = None, download: bool = True,
                  smooth_landmarks: bool = True, smooth_segmentation: bool = True,
@@ -78,15 +78,15 @@ class PoseLandmarker:
         for nm, v in (("detection_interval_ms", detection_interval_ms), ("reid_timeout_ms", reid_timeout_ms)):
             if not (np.isfinite(float(v)) and float(v) >= 0.0):
                 raise ValueError(f"{nm} must be a finite number of milliseconds >= 0, got {v}")
-        if int(detection_tiles) < 0:
-            raise ValueError(f"detection_tiles must be >= 0 (0 or 1: off), got {detection_tiles}")
+        if detection_tiles != "auto" and (isinstance(detection_tiles, str) or int(detection_tiles) < 0):
+            raise ValueError(f"detection_tiles must be 'auto' or an int >= 0 (0 or 1: off), got {detection_tiles!r}")
         self.model = model
         self.min_detection_confidence = float(min_detection_confidence)
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.enable_segmentation = bool(enable_segmentation)
         self.upper_body_only = bool(upper_body_only)
         self.max_num_poses = int(max_num_poses)
-        self.detection_tiles = int(detection_tiles)
+        self.detection_tiles = "auto" if detection_tiles == "auto" else int(detection_tiles)
         self.detection_interval_ms = float(detection_interval_ms)
         self.reid_timeout_ms = float(reid_timeout_ms)
         self.num_threads = num_threads or default_num_threads()
@@ -124,23 +124,42 @@ class PoseLandmarker:
     def detect(self, image_rgb: np.ndarray) -> det_stage.Detections:
         """Run the person detector: detections best first, normalized image coordinates.
 
-        With ``detection_tiles`` >= 2 the detector also runs on overlapping tiles (see the class
-        docstring); their detections are mapped back to the image and merged with the whole
-        image's by weighted NMS.
+        The whole image first; then the tiles of ``detection_plan``, their detections mapped back
+        to the image. With ``detection_tiles="auto"`` the levels run coarse to fine, each adding
+        the people it finds that no coarser level found (``stages.multi.add_new_detections``: the
+        whole image's detections stay exactly MediaPipe's), and stop once ``max_num_poses``
+        detections are found; with an int all tiles' detections and the whole image's are
+        merged by one weighted NMS.
         """
         dets = self._detect_once(image_rgb)
-        if self.detection_tiles < 2:
-            return dets
         h, w = image_rgb.shape[:2]
-        parts = [dets]
-        for tile in multi_stage.tile_pyramid(w, h, self.detection_tiles):
-            x0, y0, x1, y1 = tile
-            found = self._detect_once(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]))
-            if len(found):
-                parts.append(multi_stage.detections_to_image(found, tile, w, h))
-        if len(parts) == 1:
-            return dets
-        return det_stage.weighted_nms(*multi_stage.concat_detections(parts))
+        plan = self.detection_plan(w, h)
+        if self.detection_tiles != "auto":      # an int: today's joint weighted NMS of all tiles
+            parts = [dets] + [multi_stage.detections_to_image(self._detect_once(
+                np.ascontiguousarray(image_rgb[t[1]:t[3], t[0]:t[2]])), t, w, h) for lv in plan for t in lv]
+            parts = [p for p in parts if len(p)]
+            return det_stage.weighted_nms(*multi_stage.concat_detections(parts)) if len(parts) > 1 else dets
+        for level in plan:                      # "auto": coarse to fine, each level adds new people
+            if len(dets) >= self.max_num_poses:
+                break
+            found = [multi_stage.detections_to_image(self._detect_once(
+                np.ascontiguousarray(image_rgb[t[1]:t[3], t[0]:t[2]])), t, w, h) for t in level]
+            dets = multi_stage.add_new_detections(dets, found)
+        return dets
+
+    def detection_plan(self, width: int, height: int) -> list[list[tuple[int, int, int, int]]]:
+        """Where the detector looks besides the whole image: levels of tiles ``(x0, y0, x1, y1)``.
+
+        ``detection_tiles="auto"`` (the default): none with ``max_num_poses=1`` (MediaPipe's
+        path), else ``stages.multi.auto_tile_levels`` (square tiles at 1.5x and 2.25x the whole
+        image's zoom, chosen from the image size). An int n >= 2: one level, the 2x2 ... n x n
+        grids of ``stages.multi.tile_pyramid``; 0 or 1: none.
+        """
+        if self.detection_tiles == "auto":
+            return [] if self.max_num_poses == 1 else multi_stage.auto_tile_levels(width, height)
+        if self.detection_tiles < 2:
+            return []
+        return [multi_stage.tile_pyramid(width, height, self.detection_tiles)]
 
     def _detect_once(self, image_rgb: np.ndarray) -> det_stage.Detections:
         self._check_open()
@@ -442,24 +461,26 @@ class PoseLandmarker:
         """Up to ``max_num_poses`` distinct people, in detection-score order.
 
         Detections are taken best first, as many at a time as places are left (one batched
-        landmark call per round); poses below ``min_tracking_confidence`` and duplicates of an
-        already kept pose (OKS above ``DEDUPE_OKS_THRESHOLD``) are dropped and the next
-        detections fill their places.
+        landmark call per round); poses below ``min_tracking_confidence`` are dropped, and of the
+        others ``stages.multi.select_people`` keeps those that are people of their own (no
+        duplicate of a better pose, no fragment of a body such as hands or feet, not too
+        partial); the next detections fill the places left.
         """
         h, w = rgb.shape[:2]
+        valid: list[lm_stage.PoseEstimate] = []
         kept: list[lm_stage.PoseEstimate] = []
         nxt = 0
         while len(kept) < self.max_num_poses and nxt < len(dets):
             take = range(nxt, min(len(dets), nxt + self.max_num_poses - len(kept)))
             nxt = take.stop
-            for e in self.estimate(rgb, [self.roi_from_detection(dets, i, w, h) for i in take]):
-                if e.score < self.min_tracking_confidence:
-                    continue
-                lm, vis = e.landmarks[:NUM_LANDMARKS], e.visibility[:NUM_LANDMARKS]
-                if all(multi_stage.oks(lm, k.landmarks[:NUM_LANDMARKS], vis, k.visibility[:NUM_LANDMARKS])
-                       <= multi_stage.DEDUPE_OKS_THRESHOLD for k in kept):
-                    kept.append(e)
-        return kept
+            found = self.estimate(rgb, [self.roi_from_detection(dets, i, w, h) for i in take])
+            valid += [e for e in found if e.score >= self.min_tracking_confidence]
+            if not valid:
+                continue
+            keep = multi_stage.select_people(np.stack([e.landmarks[:NUM_LANDMARKS] for e in valid]),
+                                             np.stack([e.visibility[:NUM_LANDMARKS] for e in valid]))
+            kept = [valid[i] for i in keep]
+        return kept[:self.max_num_poses]
 
     def process_batch(self, images, *, batch_size: int = 8) -> list[PoseResult]:
         """Landmarks of many still images, results in input order (same as ``process_image``).

@@ -85,23 +85,6 @@ def oks(a: np.ndarray, b: np.ndarray, vis_a: np.ndarray | None = None, vis_b: np
     return float(np.mean(np.exp(-d2 / (2.0 * area * kappa ** 2))))
 
 
-def dedupe(landmarks: np.ndarray, visibility: np.ndarray | None = None,
-           threshold: float = DEDUPE_OKS_THRESHOLD) -> np.ndarray:
-    """Indices of the poses to keep, in input order: each pose is dropped when its OKS with an
-    already kept (earlier) pose exceeds ``threshold``. Pass the poses best first.
-
-    ``landmarks`` (N, K, >=2) pixels; ``visibility`` (N, K) or None.
-    """
-    lm = np.asarray(landmarks, dtype=np.float64)
-    keep: list[int] = []
-    for i in range(lm.shape[0]):
-        vi = None if visibility is None else visibility[i]
-        if all(oks(lm[i], lm[j], vi, None if visibility is None else visibility[j]) <= threshold
-               for j in keep):
-            keep.append(i)
-    return np.array(keep, dtype=np.int64)
-
-
 def tile_grid(width: int, height: int, tiles: int, overlap: float = TILE_OVERLAP) -> list[tuple[int, int, int, int]]:
     """Overlapping tiles covering a ``width`` x ``height`` image on a ``tiles`` x ``tiles`` grid.
 

@@ -3,9 +3,13 @@
 For every COCO fixture annotation with at least 8 labelled keypoints, a person is *found* when a
 predicted pose is matched to it (greedy one-to-one matching by PCK@0.2, see
 ``blazepose.apps.evaluate.match_people``) with PCK@0.2 >= 0.5. Prints the found fraction, the
-number of poses returned, the detector calls per image and the median time per image, for
-``max_num_poses`` 1 and 10, with and without the tiled detection pass (``detection_tiles``), and
-for MediaPipe 0.10.14's legacy solution (one person per image) in the same run.
+number of poses returned, the duplicate pairs among them (OKS > 0.3), the detector calls per image
+and the median time per image, for
+``max_num_poses=1`` (the default, MediaPipe's path) and ``max_num_poses=10`` with the tiled detection
+pass off (``detection_tiles=0``), on its default ``"auto"`` plan, and as today's 2x2 + 3x3 grids
+(``detection_tiles=3``), and
+for MediaPipe 0.10.14's legacy solution (one person per image) in the same run; then the time of
+max_num_poses=10 (auto) over max_num_poses=1, both timed alternately in one loop.
 
     .venv/bin/python benchmarks/multi_person_coco.py [--repeats 5] [--tiles 3] [--no-reference]
     .venv/bin/python benchmarks/multi_person_coco.py --quick
@@ -44,7 +48,7 @@ def found_people(coco17_by_image: dict, images: dict, anns: dict) -> tuple[int, 
     return found, total
 
 
-def run_ours(max_num_poses: int, tiles: int, repeats: int, images: dict, anns: dict) -> dict:
+def run_ours(max_num_poses: int, tiles, repeats: int, images: dict, anns: dict) -> dict:
     from blazepose import PoseLandmarker
 
     with PoseLandmarker("full", max_num_poses=max_num_poses, detection_tiles=tiles) as pl:
@@ -62,7 +66,34 @@ def run_ours(max_num_poses: int, tiles: int, repeats: int, images: dict, anns: d
                 times.append((time.perf_counter() - t) * 1000)
     found, total = found_people({i: r.coco17 for i, r in results.items()}, images, anns)
     return {"found": found, "total": total, "poses": sum(len(r) for r in results.values()),
+            "duplicates": sum(duplicate_pairs(r) for r in results.values()),
             "detector_calls": len(calls) / (repeats * len(arrays)), "median_ms": statistics.median(times)}
+
+
+def duplicate_pairs(res, threshold: float = 0.3) -> int:
+    """Pairs of returned poses whose OKS (over landmarks both see) exceeds ``threshold``."""
+    from blazepose.stages.multi import oks
+
+    return sum(oks(res.landmarks[i], res.landmarks[j], res.visibility[i], res.visibility[j]) > threshold
+               for i in range(len(res)) for j in range(i))
+
+
+def interleaved_ratio(repeats: int, images: dict) -> tuple[float, float]:
+    """Median ms/image of max_num_poses=1 and of max_num_poses=10 (auto), timed alternately image
+    by image in one loop so that both see the same machine load."""
+    from blazepose import PoseLandmarker
+
+    with PoseLandmarker("full") as one, PoseLandmarker("full", max_num_poses=10) as many:
+        arrays = [one.load(COCO / im["file_name"]) for im in images.values()]
+        one.process_image(arrays[0]), many.process_image(arrays[0])
+        t1, t10 = [], []
+        for _ in range(repeats):
+            for rgb in arrays:
+                for pl, ts in ((one, t1), (many, t10)):
+                    t = time.perf_counter()
+                    pl.process_image(rgb)
+                    ts.append((time.perf_counter() - t) * 1000)
+    return statistics.median(t1), statistics.median(t10)
 
 
 def run_reference_side(images: dict, anns: dict) -> dict:
@@ -96,18 +127,21 @@ def main() -> None:
     n_eligible = sum(len(eligible(anns.get(i, []))) for i in images)
     print(f"COCO fixtures: {len(images)} images, {n_eligible} people with >= {MIN_LABELLED} labelled keypoints; "
           f"found = matched with PCK@{ALPHA} >= {MIN_PCK}; full model")
-    print(f"{'configuration':<36}{'found':>9}{'fraction':>10}{'poses':>7}{'det calls':>11}{'ms/image':>10}")
-    for n in (1, 10):
-        for tiles in (0, a.tiles):
+    print(f"{'configuration':<36}{'found':>9}{'fraction':>10}{'poses':>7}{'dups':>6}{'det calls':>11}{'ms/image':>10}")
+    for n, tiles in ((1, "auto"), (10, 0), (10, "auto"), (10, a.tiles)):
+        if True:
             r = run_ours(n, tiles, a.repeats, images, anns)
             name = f"blazepose max_num_poses={n} tiles={tiles}"
             print(f"{name:<36}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
-                  f"{r['detector_calls']:>11.0f}{r['median_ms']:>10.1f}", flush=True)
+                  f"{r['duplicates']:>6}{r['detector_calls']:>11.0f}{r['median_ms']:>10.1f}", flush=True)
     if not a.no_reference:
         r = run_reference_side(images, anns)
         name = "mediapipe 0.10.14 legacy (1 person)"
         print(f"{name:<36}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
-              f"{'':>11}{'':>10}")
+              f"{'':>6}{'':>11}{'':>10}")
+    t1, t10 = interleaved_ratio(a.repeats, images)
+    print(f"interleaved, same loop: max_num_poses=1 {t1:.1f} ms, max_num_poses=10 (auto) {t10:.1f} ms "
+          f"per image: {t10 / t1:.1f}x")
 
 
 if __name__ == "__main__":

@@ -60,11 +60,11 @@ def test_openvino_model_outputs_match_litert(model, landmarker_factory):
 
 @pytest.mark.parametrize("model", ["lite", "full", "heavy"])
 def test_openvino_pipeline_matches_litert(model, landmarker_factory, expected_cases):
-    ref = landmarker_factory(model, max_num_poses=3)
-    ov = landmarker_factory(model, max_num_poses=3, engine="openvino")
+    ref = landmarker_factory(model, max_num_poses=3, detection_tiles=0)
+    ov = landmarker_factory(model, max_num_poses=3, detection_tiles=0, engine="openvino")
     from blazepose import PoseLandmarker
 
-    with PoseLandmarker(model, max_num_poses=3, engine="openvino") as same_det:
+    with PoseLandmarker(model, max_num_poses=3, detection_tiles=0, engine="openvino") as same_det:
         same_det._detector = ref._detector          # only the landmark model differs
         worst_same, worst_all = 0.0, 0.0
         for name, img in _photos():

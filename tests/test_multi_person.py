@@ -62,7 +62,7 @@ def test_oks_rejects_mismatched_shapes():
         multi.oks(np.zeros((33, 2)), np.zeros((25, 2)))
 
 
-def test_dedupe_uses_landmarks_not_boxes():
+def test_select_people_uses_landmarks_not_boxes():
     a = stick_figure()
     dup = a + np.random.default_rng(1).normal(0, 2.0, a.shape)   # same body, 2 px noise
     neighbour = stick_figure(x0=140.0)                            # a second person 40 px to the right
@@ -70,15 +70,15 @@ def test_dedupe_uses_landmarks_not_boxes():
     # boxes of a and neighbour overlap enough for a box NMS at 0.3 to drop the neighbour
     box = lambda p: np.array([p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()])
     assert iou(box(a), box(neighbour)[None])[0] > 0.3
-    keep = multi.dedupe(np.stack([a, dup, neighbour, far]))
+    keep = multi.select_people(np.stack([a, dup, neighbour, far]))
     assert keep.tolist() == [0, 2, 3]
 
 
-def test_dedupe_keeps_the_earlier_pose_and_handles_zero_and_one():
+def test_select_people_keeps_the_earlier_pose_and_handles_zero_and_one():
     a = stick_figure()
-    assert multi.dedupe(np.stack([a, a.copy()])).tolist() == [0]
-    assert multi.dedupe(np.zeros((0, 33, 3))).tolist() == []
-    assert multi.dedupe(a[None]).tolist() == [0]
+    assert multi.select_people(np.stack([a, a.copy()])).tolist() == [0]
+    assert multi.select_people(np.zeros((0, 33, 3))).tolist() == []
+    assert multi.select_people(a[None]).tolist() == [0]
 
 
 # ---- tiles -----------------------------------------------------------------------------------
@@ -154,9 +154,10 @@ def _found(results) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("max_num_poses, tiles, at_least", [
-    (1, 0, 4),     # the reference's single person per image: 4 of 12 (MediaPipe legacy: 4 of 12)
-    (10, 0, 4),    # the detector alone sees one person in each of these images
-    (10, 3, 10),   # whole image + 2x2 + 3x3 tiles: 10 of 12
+    (1, "auto", 4),   # the reference's single person per image: 4 of 12 (MediaPipe legacy: 4 of 12)
+    (10, 0, 4),       # the detector alone sees one person in each of these images
+    (10, "auto", 10),  # the default plan for several people (2 + 6 square tiles): 11 of 12 measured
+    (10, 3, 10),      # whole image + 2x2 + 3x3 tiles: 10 of 12
 ])
 def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, at_least):
     """Annotated people (>= 8 labelled keypoints, 12 in all) matched one-to-one with PCK@0.2 >= 0.5."""

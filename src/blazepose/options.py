@@ -44,8 +44,9 @@ class PoseOptions:
       (below it: no pose; in video, the person is lost);
     - ``enable_segmentation``: also compute a person mask; ``upper_body_only``: landmarks 0–24;
     - ``max_num_poses``: the most people per image (1..100), best detection first;
-    - ``detection_tiles``: 0 (off) or N in 2..5, also detect on the overlapping tiles of the
-      2×2..N×N grids (``1 + Σ k²`` detector calls per image);
+    - ``detection_tiles``: ``"auto"`` (default: with ``max_num_poses`` > 1, tiles chosen from the
+      image size, see ``stages.multi``; none for one person), 0 (off) or N in 2..5, also detect on
+      the overlapping tiles of the 2×2..N×N grids (``1 + Σ k²`` detector calls per image);
     - ``smooth_landmarks`` / ``smooth_segmentation``: video mode's filters;
     - ``detection_interval_ms``: with several people in video, how often to look for newcomers;
     - ``reid_timeout_ms``: how long a lost person may come back with the same id (0: never);
@@ -59,7 +60,7 @@ class PoseOptions:
     enable_segmentation: bool = False
     upper_body_only: bool = False
     max_num_poses: int = 1
-    detection_tiles: int = 0
+    detection_tiles: int | str = "auto"
     smooth_landmarks: bool = True
     smooth_segmentation: bool = True
     detection_interval_ms: float = 250.0
@@ -75,8 +76,11 @@ class PoseOptions:
         for name in ("enable_segmentation", "upper_body_only", "smooth_landmarks", "smooth_segmentation"):
             s(self, name, _bool(name, getattr(self, name)))
         s(self, "max_num_poses", _integer("max_num_poses", self.max_num_poses, 1, MAX_NUM_POSES))
-        tiles = _integer("detection_tiles", self.detection_tiles, 0, MAX_DETECTION_TILES)
-        s(self, "detection_tiles", 0 if tiles == 1 else tiles)
+        if isinstance(self.detection_tiles, str) and self.detection_tiles.strip().lower() == "auto":
+            s(self, "detection_tiles", "auto")
+        else:
+            tiles = _integer("detection_tiles", self.detection_tiles, 0, MAX_DETECTION_TILES)
+            s(self, "detection_tiles", 0 if tiles == 1 else tiles)
         for name in ("detection_interval_ms", "reid_timeout_ms"):
             s(self, name, _number(name, getattr(self, name), 0.0, math.inf))
         if self.num_threads is not None:
@@ -128,10 +132,10 @@ class PoseOptions:
         p.add_argument("--upper-body-only", action="store_true", help="output landmarks 0-24 only")
         p.add_argument("--max-poses", dest="max_num_poses", default=1, metavar="N",
                        help=f"people per image, 1..{MAX_NUM_POSES} (default 1)")
-        p.add_argument("--detection-tiles", default=0, metavar="N",
-                       help="also detect on overlapping 2x2..NxN tiles for small/far people, N <= "
-                            f"{MAX_DETECTION_TILES} (costs 1+sum(k^2, k=2..N) detector calls per image; "
-                            "default 0: off)")
+        p.add_argument("--detection-tiles", default="auto", metavar="N",
+                       help="with --max-poses > 1, also detect on tiles for small/far people: auto (default: "
+                            "chosen from the image size), 0 (off) or N <= "
+                            f"{MAX_DETECTION_TILES} (the 2x2..NxN grids: 1+sum(k^2, k=2..N) detector calls per image)")
         p.add_argument("--inference-engine", dest="engine", default="litert", metavar="ENGINE",
                        help="litert (default) or openvino (needs the 'openvino' extra)")
         p.add_argument("--num-threads", default=None, metavar="N",

@@ -53,13 +53,11 @@ class PoseLandmarker:
 
     Several people: ``max_num_poses`` (default 1) is the most people returned per image. People
     are ordered by their detection score, best first, and numbered 0, 1, ... in that order
-    (``result.ids``). A pose whose object keypoint similarity with a better-scored pose exceeds
-    ``stages.multi.DEDUPE_OKS_THRESHOLD`` (two detections on one body) is dropped, and the next
-    detection is tried in its place. ``detection_tiles`` (default 0, off) adds a tiled detection
-    pass for small or far people: besides the whole image, the detector also looks at the
-    overlapping tiles of the 2x2, 3x3, ... grids up to ``detection_tiles`` x ``detection_tiles``,
-    so it costs ``1 + sum(k² for k in 2..detection_tiles)`` detector calls per image (5 for 2,
-    14 for 3) instead of 1; detections from all of them are merged with weighted NMS.
+    (``result.ids``). A pose on the same body as a better-scored one, or too partial to be a
+    person (``stages.multi.select_people``), is dropped and the next detection is tried in its
+    place. ``detection_tiles="auto"`` (default) looks for small and far people on tiles chosen
+    from the image size when ``max_num_poses`` > 1 (``detection_plan``); an int N uses the
+    overlapping tiles of the 2x2..NxN grids (``1 + sum(k² for k in 2..N)`` detector calls); 0: off.
     """
 
     def __init__(self, model: "str | int | PoseOptions" = "full", *, options: PoseOptions | None = None,
@@ -114,23 +112,42 @@ class PoseLandmarker:
     def detect(self, image_rgb: np.ndarray) -> det_stage.Detections:
         """Run the person detector: detections best first, normalized image coordinates.
 
-        With ``detection_tiles`` >= 2 the detector also runs on overlapping tiles (see the class
-        docstring); their detections are mapped back to the image and merged with the whole
-        image's by weighted NMS.
+        The whole image first; then the tiles of ``detection_plan``, their detections mapped back
+        to the image. With ``detection_tiles="auto"`` the levels run coarse to fine, each adding
+        the people it finds that no coarser level found (``stages.multi.add_new_detections``: the
+        whole image's detections stay exactly MediaPipe's), and stop once ``max_num_poses``
+        detections are found; with an int all tiles' detections and the whole image's are
+        merged by one weighted NMS.
         """
         dets = self._detect_once(image_rgb)
-        if self.detection_tiles < 2:
-            return dets
         h, w = image_rgb.shape[:2]
-        parts = [dets]
-        for tile in multi_stage.tile_pyramid(w, h, self.detection_tiles):
-            x0, y0, x1, y1 = tile
-            found = self._detect_once(np.ascontiguousarray(image_rgb[y0:y1, x0:x1]))
-            if len(found):
-                parts.append(multi_stage.detections_to_image(found, tile, w, h))
-        if len(parts) == 1:
-            return dets
-        return det_stage.weighted_nms(*multi_stage.concat_detections(parts))
+        plan = self.detection_plan(w, h)
+        if self.detection_tiles != "auto":      # an int: today's joint weighted NMS of all tiles
+            parts = [dets] + [multi_stage.detections_to_image(self._detect_once(
+                np.ascontiguousarray(image_rgb[t[1]:t[3], t[0]:t[2]])), t, w, h) for lv in plan for t in lv]
+            parts = [p for p in parts if len(p)]
+            return det_stage.weighted_nms(*multi_stage.concat_detections(parts)) if len(parts) > 1 else dets
+        for level in plan:                      # "auto": coarse to fine, each level adds new people
+            if len(dets) >= self.max_num_poses:
+                break
+            found = [multi_stage.detections_to_image(self._detect_once(
+                np.ascontiguousarray(image_rgb[t[1]:t[3], t[0]:t[2]])), t, w, h) for t in level]
+            dets = multi_stage.add_new_detections(dets, found)
+        return dets
+
+    def detection_plan(self, width: int, height: int) -> list[list[tuple[int, int, int, int]]]:
+        """Where the detector looks besides the whole image: levels of tiles ``(x0, y0, x1, y1)``.
+
+        ``detection_tiles="auto"`` (the default): none with ``max_num_poses=1`` (MediaPipe's
+        path), else ``stages.multi.auto_tile_levels`` (square tiles at 1.5x and 2.25x the whole
+        image's zoom, chosen from the image size). An int n >= 2: one level, the 2x2 ... n x n
+        grids of ``stages.multi.tile_pyramid``; 0 or 1: none.
+        """
+        if self.detection_tiles == "auto":
+            return [] if self.max_num_poses == 1 else multi_stage.auto_tile_levels(width, height)
+        if self.detection_tiles < 2:
+            return []
+        return [multi_stage.tile_pyramid(width, height, self.detection_tiles)]
 
     def _detect_once(self, image_rgb: np.ndarray) -> det_stage.Detections:
         self._check_open()
@@ -241,24 +258,26 @@ class PoseLandmarker:
         """Up to ``max_num_poses`` distinct people, in detection-score order.
 
         Detections are taken best first, as many at a time as places are left (one batched
-        landmark call per round); poses below ``min_tracking_confidence`` and duplicates of an
-        already kept pose (OKS above ``DEDUPE_OKS_THRESHOLD``) are dropped and the next
-        detections fill their places.
+        landmark call per round); poses below ``min_tracking_confidence`` are dropped, and of the
+        others ``stages.multi.select_people`` keeps those that are people of their own (no
+        duplicate of a better pose, no fragment of a body such as hands or feet, not too
+        partial); the next detections fill the places left.
         """
         h, w = rgb.shape[:2]
+        valid: list[lm_stage.PoseEstimate] = []
         kept: list[lm_stage.PoseEstimate] = []
         nxt = 0
         while len(kept) < self.max_num_poses and nxt < len(dets):
             take = range(nxt, min(len(dets), nxt + self.max_num_poses - len(kept)))
             nxt = take.stop
-            for e in self.estimate(rgb, [self.roi_from_detection(dets, i, w, h) for i in take]):
-                if e.score < self.min_tracking_confidence:
-                    continue
-                lm, vis = e.landmarks[:NUM_LANDMARKS], e.visibility[:NUM_LANDMARKS]
-                if all(multi_stage.oks(lm, k.landmarks[:NUM_LANDMARKS], vis, k.visibility[:NUM_LANDMARKS])
-                       <= multi_stage.DEDUPE_OKS_THRESHOLD for k in kept):
-                    kept.append(e)
-        return kept
+            found = self.estimate(rgb, [self.roi_from_detection(dets, i, w, h) for i in take])
+            valid += [e for e in found if e.score >= self.min_tracking_confidence]
+            if not valid:
+                continue
+            keep = multi_stage.select_people(np.stack([e.landmarks[:NUM_LANDMARKS] for e in valid]),
+                                             np.stack([e.visibility[:NUM_LANDMARKS] for e in valid]))
+            kept = [valid[i] for i in keep]
+        return kept[:self.max_num_poses]
 
     def process_batch(self, images, *, batch_size: int = 8) -> list[PoseResult]:
         """Landmarks of many still images, results in input order (same as ``process_image``).

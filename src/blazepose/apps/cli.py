@@ -164,7 +164,8 @@ def cmd_models(args) -> int:
 
 
 #: Other modules add subcommands here: each is ``register(subparsers)``.
-EXTENSIONS: list[str] = ["blazepose.apps.video_cli", "blazepose.apps.web", "blazepose.apps.batch"]
+EXTENSIONS: list[str] = ["blazepose.apps.video_cli", "blazepose.apps.web", "blazepose.apps.batch",
+                         "blazepose.apps.evaluate"]
 
 
 def build_parser() -> argparse.ArgumentParser:

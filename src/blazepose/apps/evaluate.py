@@ -75,3 +75,163 @@ def match_people(pred_coco17: np.ndarray, anns: list[dict], alpha: float = 0.2,
             used_p.add(pi)
             out.append((ai, pi, v))
     return out
+
+
+# ---- blazepose eval ----------------------------------------------------------------------------
+MIN_LABELLED = 8
+
+
+def eligible(anns: list[dict], min_labelled: int = MIN_LABELLED) -> list[dict]:
+    """Annotations of people with at least ``min_labelled`` labelled keypoints (not crowds)."""
+    return [a for a in anns if not a.get("iscrowd")
+            and sum(1 for v in a["keypoints"][2::3] if v > 0) >= min_labelled]
+
+
+def coco_ap(gt_path: str | Path, image_ids: list[int], detections: list[dict]) -> dict:
+    """COCO keypoint AP (OKS) with pycocotools on ``image_ids``; ``detections`` in COCO's result
+    format. Returns AP, AP50, AP75, APm, APl, AR (-1 where COCO has nothing to average)."""
+    import contextlib
+    import io
+
+    try:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
+    except ImportError as exc:
+        from ..errors import InputError
+        raise InputError("COCO AP needs pycocotools: pip install 'blazepose[eval]' (or use --no-ap)") from exc
+    names = ("AP", "AP50", "AP75", "APm", "APl", "AR")
+    if not detections:
+        return dict.fromkeys(names, 0.0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(gt_path))
+        dt = gt.loadRes(detections)
+        ev = COCOeval(gt, dt, "keypoints")
+        ev.params.imgIds = list(image_ids)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return {n: float(ev.stats[i]) for n, i in zip(names, (0, 1, 2, 3, 4, 5))}
+
+
+def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alpha: float = 0.2,
+             min_pck: float = 0.5, min_labelled: int = MIN_LABELLED, with_ap: bool = True) -> dict:
+    """Metrics of ``landmarker`` on a COCO person-keypoints file and a folder of its images.
+
+    Images of the file missing from the folder are skipped (counted in ``missing_images``).
+    People: annotations with >= ``min_labelled`` labelled keypoints. ``found``: people matched one
+    to one (``match_people``) with PCK@``alpha`` >= ``min_pck``; ``pck_found``: their mean
+    PCK; ``pck_all``: mean over all people, 0 for those not found; ``ap``: pycocotools' keypoint
+    AP over the evaluated images (every returned pose, scored by its pose score).
+    """
+    from ..errors import InputError
+
+    ann_path, folder = Path(annotations), Path(images_dir)
+    if not ann_path.is_file():
+        raise InputError(f"{ann_path}: no such annotation file")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder of images")
+    try:
+        images, anns = load_coco(ann_path)
+    except (ValueError, KeyError) as exc:
+        raise InputError(f"{ann_path}: not a COCO person-keypoints file ({exc})") from exc
+    found = total = poses = 0
+    pcks: list[float] = []
+    dets: list[dict] = []
+    done: list[int] = []
+    missing = 0
+    for iid, im in images.items():
+        path = folder / im["file_name"]
+        if not path.is_file():
+            missing += 1
+            continue
+        res = landmarker.process_image(path)
+        done.append(iid)
+        coco17 = res.coco17
+        poses += len(res)
+        people = eligible(anns.get(iid, []), min_labelled)
+        total += len(people)
+        matches = match_people(coco17, people, alpha, min_pck)
+        found += len(matches)
+        pcks += [m[2] for m in matches]
+        for p in range(len(res)):
+            kp = np.concatenate([coco17[p][:, :2], np.ones((17, 1))], axis=1)
+            dets.append({"image_id": iid, "category_id": 1, "keypoints": kp.reshape(-1).round(2).tolist(),
+                         "score": float(res.scores[p])})
+    if not done:
+        raise InputError(f"{folder}: none of the {len(images)} images of {ann_path.name} is there")
+    out = {"images": len(done), "missing_images": missing, "people": total, "found": found,
+           "poses": poses, "alpha": alpha, "min_pck": min_pck, "min_labelled": min_labelled,
+           "pck_found": float(np.mean(pcks)) if pcks else float("nan"),
+           "pck_all": float(np.sum(pcks) / total) if total else float("nan")}
+    if with_ap:
+        out["ap"] = coco_ap(ann_path, done, dets)
+    return out
+
+
+def format_report(m: dict) -> str:
+    lines = [f"images: {m['images']} ({m['missing_images']} of the file not in the folder)",
+             f"people (>= {m['min_labelled']} labelled keypoints): {m['people']}",
+             f"found (PCK@{m['alpha']} >= {m['min_pck']}, one-to-one): {m['found']}/{m['people']}"
+             + (f" ({m['found'] / m['people']:.2f})" if m["people"] else ""),
+             f"poses returned: {m['poses']}",
+             f"PCK@{m['alpha']} of found people: {m['pck_found']:.3f}; over all people (0 if not found): "
+             f"{m['pck_all']:.3f}"]
+    if "ap" in m:
+        lines.append("COCO keypoint AP (pycocotools, OKS): " + ", ".join(f"{k} {v:.3f}" for k, v in m["ap"].items()))
+    return "\n".join(lines)
+
+
+def cmd_eval(args) -> int:
+    import json as _json
+
+    from ..api.landmarker import PoseLandmarker
+
+    tiles = args.detection_tiles if args.detection_tiles == "auto" else int(args.detection_tiles)
+    with PoseLandmarker(args.model, max_num_poses=args.max_poses, detection_tiles=tiles) as pl:
+        m = evaluate(pl, args.annotations, args.images, alpha=args.alpha, min_labelled=args.min_labelled,
+                     with_ap=not args.no_ap)
+    m.update({"model": args.model, "max_num_poses": args.max_poses, "detection_tiles": tiles})
+    print(_json.dumps(m, indent=1) if args.json else format_report(m))
+    return 0
+
+
+def _tiles(text: str):
+    import argparse
+
+    if text == "auto":
+        return text
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or an int >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or >= 0, got {v}")
+    return v
+
+
+def _positive(text: str) -> int:
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="accuracy against COCO keypoint ground truth (PCK, people found, AP)")
+    p.add_argument("annotations", help="COCO person-keypoints JSON file")
+    p.add_argument("images", help="folder holding the file's images (by file_name)")
+    p.add_argument("--model", default="full", choices=["lite", "full", "heavy"])
+    p.add_argument("--max-poses", type=_positive, default=10, help="people per image (default 10)")
+    p.add_argument("--detection-tiles", type=_tiles, default="auto", metavar="auto|N",
+                   help="detection plan (default auto)")
+    p.add_argument("--alpha", type=float, default=0.2, help="PCK threshold, fraction of the torso (default 0.2)")
+    p.add_argument("--min-labelled", type=_positive, default=MIN_LABELLED,
+                   help=f"people with at least this many labelled keypoints count (default {MIN_LABELLED})")
+    p.add_argument("--no-ap", action="store_true", help="skip COCO AP (no pycocotools needed)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=cmd_eval)

@@ -22,9 +22,9 @@ and its own filters. Per frame at time ``t`` (seconds), the caller (``VideoSessi
    ``tracker.update(estimates, t)``, which:
 
    a. ends the tracks whose pose flag is below ``min_tracking_confidence`` (lost);
-   b. removes duplicates: two poses whose object keypoint similarity (``stages.multi.oks``) is
-      above ``dedupe_threshold`` are one body; the older track (smaller id; candidates come last)
-      is kept, the other ends;
+   b. removes duplicates with the still images' rule (``stages.multi.select_people``: one pose on
+      the same body as another, by OKS, box containment and size); the older track (smaller id;
+      candidates come last) is kept, the other ends;
    c. gives each remaining candidate an id: the id of a recently ended track when the match is
       unambiguous (re-identification, below), else a new one (0, 1, 2, ... in order of appearance);
    d. smooths each track's pose with its own filters and sets its next ROI from the smoothed aux
@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY, PoseEstimate
-from .multi import DEDUPE_OKS_THRESHOLD, dedupe
+from .multi import select_people
 from .roi import Roi, roi_from_alignment_points
 from .smoothing import PoseSmoother, SmoothedPose
 
@@ -152,7 +152,6 @@ class Tracker:
     overlap_threshold: float = 0.5
     detection_interval_s: float = 0.25
     reid_timeout_s: float = 2.0
-    dedupe_threshold: float = DEDUPE_OKS_THRESHOLD
     tracks: list[Track] = field(default_factory=list)
     ended: list[EndedTrack] = field(default_factory=list)
     next_id: int = 0
@@ -195,8 +194,9 @@ class Tracker:
 
     def _drop_duplicates(self, alive: list[tuple[Track, PoseEstimate]]) -> list[tuple[Track, PoseEstimate]]:
         order = sorted(alive, key=lambda te: (te[0].id is None, te[0].id if te[0].id is not None else 0))
-        keep = dedupe(np.stack([e.landmarks[:NUM_BODY] for _, e in order]),
-                      np.stack([e.visibility[:NUM_BODY] for _, e in order]), self.dedupe_threshold).tolist()
+        keep = select_people(np.stack([e.landmarks[:NUM_BODY] for _, e in order]),
+                             np.stack([e.visibility[:NUM_BODY] for _, e in order]), min_visible=0,
+                             replace=False).tolist()
         for i in sorted(set(range(len(order))) - set(keep)):
             self._end(order[i][0])
         return [order[i] for i in keep]

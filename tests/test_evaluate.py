@@ -20,6 +20,12 @@ def _parser():
     return p
 
 
+def _run(args):
+    from blazepose.options import PoseOptions
+
+    return args.func(args, PoseOptions.from_args(args))
+
+
 def test_coco_ap_of_the_ground_truth_itself_is_one():
     images, anns = evaluate.load_coco(ANN)
     dets = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
@@ -33,7 +39,7 @@ def test_coco_ap_of_the_ground_truth_itself_is_one():
 def test_eval_on_the_coco_fixtures(capsys):
     """Measured: 10/12 found, PCK@0.2 of found 0.83, AP 0.451 (max_num_poses=10, auto plan)."""
     args = _parser().parse_args(["eval", str(ANN), str(COCO), "--json"])
-    assert args.func(args) == 0
+    assert _run(args) == 0
     m = json.loads(capsys.readouterr().out)
     assert (m["images"], m["people"], m["missing_images"]) == (4, 12, 0)
     assert m["found"] >= 10 and m["poses"] >= m["found"]
@@ -43,12 +49,14 @@ def test_eval_on_the_coco_fixtures(capsys):
 
 def test_eval_text_report_and_errors(capsys, tmp_path):
     args = _parser().parse_args(["eval", str(ANN), str(COCO), "--max-poses", "1", "--no-ap"])
-    assert args.func(args) == 0
+    assert _run(args) == 0
     out = capsys.readouterr().out
     assert "found (PCK@0.2 >= 0.5, one-to-one): 4/12" in out and "AP" not in out
     with pytest.raises(InputError, match="no such annotation file"):
-        evaluate.cmd_eval(_parser().parse_args(["eval", str(tmp_path / "x.json"), str(COCO)]))
+        _run(_parser().parse_args(["eval", str(tmp_path / "x.json"), str(COCO)]))
     with pytest.raises(InputError, match="none of the 4 images"):
-        evaluate.cmd_eval(_parser().parse_args(["eval", str(ANN), str(tmp_path)]))
-    with pytest.raises(SystemExit):
-        _parser().parse_args(["eval", str(ANN), str(COCO), "--detection-tiles", "-1"])
+        _run(_parser().parse_args(["eval", str(ANN), str(tmp_path)]))
+    from blazepose.apps.cli import main
+
+    assert main(["eval", str(ANN), str(COCO), "--detection-tiles", "-1"]) == 2
+    assert "detection_tiles must be an integer in 0..5, got -1" in capsys.readouterr().err

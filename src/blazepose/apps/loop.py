@@ -15,6 +15,18 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 
+def video_header(options, source: str, reader, smoothing: str) -> dict:
+    """The document header of a video's results (the same for the CLI, batch and the web)."""
+    from ..outputs.export import document_header
+
+    return document_header(options, source, {"fps": reader.fps, "width": reader.width, "height": reader.height,
+                                             "frame_count": reader.frame_count, "smoothing": smoothing})
+
+
+def smoothing_name(options, offline: bool = False) -> str:
+    return "off" if not options.smooth_landmarks else ("offline" if offline else "causal")
+
+
 @dataclass
 class VideoRun:
     """What a run did: frames written, frames with at least one person, frames skipped, and

@@ -22,20 +22,8 @@ import sys
 
 from ..options import PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
-from .loop import run_video
+from .loop import run_video, smoothing_name, video_header
 from .progress import progress_bar
-
-
-def video_header(options: PoseOptions, source: str, reader, smoothing: str) -> dict:
-    """The document header of a video's results (the same for the CLI, batch and the web)."""
-    from ..outputs.export import document_header
-
-    return document_header(options, source, {"fps": reader.fps, "width": reader.width, "height": reader.height,
-                                             "frame_count": reader.frame_count, "smoothing": smoothing})
-
-
-def smoothing_name(options: PoseOptions, offline: bool = False) -> str:
-    return "off" if not options.smooth_landmarks else ("offline" if offline else "causal")
 
 
 def cmd_video(args, options: PoseOptions) -> int:

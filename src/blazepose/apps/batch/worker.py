@@ -102,10 +102,15 @@ class BatchWorker:
         return results
 
     # outputs: each written under its .partial name, renamed when complete; the result file last
-    def _meta(self, record: dict, video: dict | None = None) -> dict:
+    def _meta(self, record: dict, reader=None) -> dict:
+        """The document header (``loop.video_header`` for a video), after the ``"batch"`` record."""
         from ...outputs.export import document_header
+        from ..loop import smoothing_name, video_header
 
-        return {"batch": record, **document_header(self.options.pose, record["input"], video)}
+        pose = self.options.pose
+        head = (document_header(pose, record["input"]) if reader is None
+                else video_header(pose, record["input"], reader, smoothing_name(pose)))
+        return {"batch": record, **head}
 
     def _angles_writer(self, paths: dict, meta: dict):
         from ...outputs.angles import AnglesWriter
@@ -147,7 +152,6 @@ class BatchWorker:
         from ...outputs.export import JsonWriter
         from ...outputs.video import AnnotatedVideoWriter
         from ..loop import run_video
-        from ..video_cli import smoothing_name
 
         paths = output_paths(self.out, item, self.options)
         tmps = {k: partial_path(p) for k, p in paths.items()}
@@ -155,9 +159,7 @@ class BatchWorker:
         try:
             with contextlib.ExitStack() as stack:
                 reader = stack.enter_context(VideoReader(item.source))
-                meta = self._meta(record, {"fps": reader.fps, "width": reader.width, "height": reader.height,
-                                           "frame_count": reader.frame_count,
-                                           "smoothing": smoothing_name(self.options.pose)})
+                meta = self._meta(record, reader)
                 sinks: list = [stack.enter_context(JsonWriter(tmps["result"], meta))]
                 if "annotated" in paths:
                     sinks.append(stack.enter_context(AnnotatedVideoWriter(

@@ -406,8 +406,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
     from ...io.video import VideoReader
     from ...outputs.export import CsvWriter, JsonWriter
     from ...outputs.video import AnnotatedVideoWriter, browser_video_format
-    from ..loop import run_video
-    from ..video_cli import smoothing_name, video_header
+    from ..loop import run_video, smoothing_name, video_header
 
     fmt = browser_video_format()
     src = job.dir / "input"

@@ -69,3 +69,10 @@ def test_video_angles_plot_and_reps(tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 10_000
     p = run("video", str(REFERENCE / "pose_squats.mp4"), "--reps", "lunge")
     assert p.returncode == 2 and "invalid choice: 'lunge'" in p.stderr
+
+
+def test_video_reps_push_up_on_an_upright_person_counts_none_and_says_why():
+    p = run("video", str(REFERENCE / "pose_squats.mp4"), "--reps", "push-up", "--no-progress")
+    assert p.returncode == 0, p.stderr
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("push-up:")][0]
+    assert line.startswith("push-up: 0 repetition(s)") and "were not horizontal" in line

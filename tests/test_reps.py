@@ -74,3 +74,25 @@ def test_specs_are_checked():
         ExerciseSpec("x", ("left_wrist",), 10, 20)
     with pytest.raises(ValueError, match="must differ"):
         ExerciseSpec("x", ("left_knee",), 10, 10)
+
+
+def test_the_counter_checks_the_posture_its_exercise_needs(landmarker_factory):
+    """The squats clip is an upright person: counted as squats (2), never as push-ups; the same
+    frames turned on their side (a horizontal body) are not squats."""
+    from dataclasses import replace
+
+    from conftest import REFERENCE
+    from blazepose.outputs.reps import body_posture, count_reps
+
+    frames = list(landmarker_factory("full").process_video(REFERENCE / "pose_squats.mp4"))
+    assert count_reps(frames, "squat").count == 2
+    push = count_reps(frames, "push-up")
+    assert push.count == 0 and push.phase is None
+    assert push.posture_checked >= 60 and push.posture_wrong == push.posture_checked
+    assert body_posture(frames[0]) == "upright"
+
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])   # 90° in the image plane
+    lying = [replace(r, world=r.world @ turn.T) for r in frames]
+    assert body_posture(lying[0]) == "horizontal"
+    squats_lying = count_reps(lying, "squat")
+    assert squats_lying.count == 0 and squats_lying.posture_wrong == squats_lying.posture_checked > 0

@@ -59,7 +59,7 @@ class VideoAnalysis:
         if self.angles:
             self.angles.write(ja)
         if self.counter:
-            self.counter.update(ja)
+            self.counter.update(result, ja)
 
     def reps_summary(self) -> dict | None:
         c = self.counter
@@ -69,7 +69,9 @@ class VideoAnalysis:
                 "angle": c.spec.kind, "joints": list(c.spec.joints), "rest": c.spec.rest, "active": c.spec.active,
                 "reps": [{"start_frame": r.start_frame, "deepest_frame": r.peak_frame, "end_frame": r.end_frame,
                           "deepest_angle": round(r.peak_angle, 2), "start_ms": r.start_ms, "end_ms": r.end_ms}
-                         for r in c.reps]}
+                         for r in c.reps],
+                "posture": {"needed": c.spec.posture, "frames_checked": c.posture_checked,
+                            "frames_in_another_posture": c.posture_wrong}}
 
     def close(self) -> None:
         if self._closed:
@@ -85,6 +87,10 @@ class VideoAnalysis:
                         title=f"Joint angles, 3-D (world landmarks), {reps['exercise']}" if reps else None)
         if reps:
             more = " (+1 in progress)" if reps["in_progress"] else ""
+            pos = reps["posture"]
+            if pos["frames_in_another_posture"]:
+                more += (f" ({pos['frames_in_another_posture']} of {pos['frames_checked']} frames were not "
+                         f"{pos['needed']}, as a {reps['exercise']} needs: those were not counted)")
             self.stream.write(f"{reps['exercise']}: {reps['count']} repetition(s){more}\n")
             self.stream.flush()
 

@@ -14,6 +14,15 @@ exercise           angle             rest      active   one repetition
 ``jumping-jack``   shoulders, 3-D    ≤ 40°     ≥ 110°   arms at the sides, overhead, down
 =================  ================  ========  =======  =======================================
 
+Each exercise also names the body **posture** it is done in: upright (hip-to-shoulder line within
+45° of vertical: squats, curls, jumping jacks) or horizontal (within 30° of horizontal:
+push-ups), judged on the world landmarks (metres; their y axis is the image's vertical, so this
+assumes a level camera). A frame whose posture is plainly the other one does not count (it keeps
+the phase), and the counter reports how many frames were checked and how many were in the wrong
+posture, so an upright person's squats are never counted as push-ups. When the hips or shoulders
+are not visible enough, or a ``JointAngles`` is given instead of a result, the posture cannot be
+told and the frame counts as before.
+
 Limits (say them to users): one person (the first of each frame, or one id); the thresholds are
 generic defaults, not fitted to a body or a camera: pass your own ``ExerciseSpec`` for shallow
 squats or a partial range of motion; 3-D angles come from the model's depth estimate, which is
@@ -36,6 +45,31 @@ from ..api.result import PoseResult
 from .angles import JOINT_NAMES, KINDS, JointAngles, joint_angles
 
 
+#: Postures an exercise can need: (largest angle of the hip-to-shoulder line from vertical, or
+#: smallest, in degrees) — upright within 45° of vertical, horizontal within 30° of horizontal.
+POSTURES = {"upright": (0.0, 45.0), "horizontal": (60.0, 90.0)}
+_SHOULDERS, _HIPS = (11, 12), (23, 24)
+
+
+def body_posture(result: PoseResult, person: int = 0, min_visibility: float = 0.5) -> str | None:
+    """``"upright"``, ``"horizontal"``, ``"between"``, or None when the shoulders or hips of
+    ``person`` are not visible enough: the angle of the line from the hips' centre to the
+    shoulders' centre (world landmarks, metres) from the vertical image axis."""
+    vis = result.visibility[person]
+    if min(vis[list(_SHOULDERS + _HIPS)]) < min_visibility:
+        return None
+    w = result.world[person]
+    d = w[list(_SHOULDERS)].mean(axis=0) - w[list(_HIPS)].mean(axis=0)
+    n = float(np.linalg.norm(d))
+    if n == 0.0:
+        return None
+    tilt = math.degrees(math.acos(min(1.0, abs(float(d[1])) / n)))
+    for name, (low, high) in POSTURES.items():
+        if low <= tilt <= high:
+            return name
+    return "between"
+
+
 @dataclass(frozen=True)
 class ExerciseSpec:
     """An angle signal (the mean of ``joints``) and two thresholds in degrees.
@@ -49,6 +83,7 @@ class ExerciseSpec:
     rest: float
     active: float
     kind: str = "3d"
+    posture: str | None = None    # "upright" | "horizontal" | None (not checked)
 
     def __post_init__(self):
         bad = [j for j in self.joints if j not in JOINT_NAMES]
@@ -58,6 +93,8 @@ class ExerciseSpec:
             raise ValueError(f"ExerciseSpec {self.name!r}: rest and active thresholds must differ")
         if self.kind not in KINDS:
             raise ValueError(f"ExerciseSpec {self.name!r}: kind must be '2d' or '3d', got {self.kind!r}")
+        if self.posture not in (None, *POSTURES):
+            raise ValueError(f"ExerciseSpec {self.name!r}: posture must be one of {', '.join(POSTURES)} or None")
 
     def is_active(self, angle: float) -> bool:
         return angle <= self.active if self.active < self.rest else angle >= self.active
@@ -67,10 +104,13 @@ class ExerciseSpec:
 
 
 EXERCISES: dict[str, ExerciseSpec] = {
-    "squat": ExerciseSpec("squat", ("left_knee", "right_knee"), rest=150.0, active=110.0),
-    "push-up": ExerciseSpec("push-up", ("left_elbow", "right_elbow"), rest=150.0, active=100.0),
-    "biceps-curl": ExerciseSpec("biceps-curl", ("left_elbow", "right_elbow"), rest=140.0, active=60.0),
-    "jumping-jack": ExerciseSpec("jumping-jack", ("left_shoulder", "right_shoulder"), rest=40.0, active=110.0),
+    "squat": ExerciseSpec("squat", ("left_knee", "right_knee"), rest=150.0, active=110.0, posture="upright"),
+    "push-up": ExerciseSpec("push-up", ("left_elbow", "right_elbow"), rest=150.0, active=100.0,
+                            posture="horizontal"),
+    "biceps-curl": ExerciseSpec("biceps-curl", ("left_elbow", "right_elbow"), rest=140.0, active=60.0,
+                                posture="upright"),
+    "jumping-jack": ExerciseSpec("jumping-jack", ("left_shoulder", "right_shoulder"), rest=40.0, active=110.0,
+                                 posture="upright"),
 }
 
 
@@ -109,6 +149,9 @@ class RepCounter:
     phase: str | None = field(default=None, init=False)
     reps: list[Rep] = field(default_factory=list, init=False)
     signal: list[float] = field(default_factory=list, init=False)
+    #: Frames whose posture could be told, and those of them in another posture than the exercise's.
+    posture_checked: int = field(default=0, init=False)
+    posture_wrong: int = field(default=0, init=False)
 
     def __post_init__(self):
         self.spec = exercise_spec(self.exercise)
@@ -121,9 +164,10 @@ class RepCounter:
     def count(self) -> int:
         return len(self.reps)
 
-    def value(self, item: PoseResult | JointAngles) -> float:
-        """The exercise's angle signal in one frame, NaN when absent or not visible enough."""
-        ja = joint_angles(item) if isinstance(item, PoseResult) else item
+    def value(self, item: PoseResult | JointAngles, angles: JointAngles | None = None) -> float:
+        """The exercise's angle signal in one frame, NaN when absent or not visible enough
+        (``angles``: the frame's joint angles when already computed)."""
+        ja = angles if angles is not None else (joint_angles(item) if isinstance(item, PoseResult) else item)
         if not len(ja):
             return math.nan
         i = 0
@@ -136,14 +180,23 @@ class RepCounter:
         ok = (ja.visibility[i, self._cols] >= self.min_visibility) & np.isfinite(a)
         return float(a[ok].mean()) if ok.any() else math.nan
 
-    def update(self, item: PoseResult | JointAngles) -> bool:
-        """Take the next frame; True when it completes a repetition."""
+    def update(self, item: PoseResult | JointAngles, angles: JointAngles | None = None) -> bool:
+        """Take the next frame (a result, so that the posture can be checked, or its joint angles);
+        True when it completes a repetition."""
         frame = self._n
         self._n += 1
         fi = getattr(item, "frame_index", None)
         frame = fi if fi is not None else frame
         ts = getattr(item, "timestamp_ms", None)
-        v = self.value(item)
+        v = self.value(item, angles)
+        if self.spec.posture and isinstance(item, PoseResult) and not math.isnan(v):
+            i = 0 if self.person is None else int(np.flatnonzero(item.ids == self.person)[0])
+            posture = body_posture(item, i, self.min_visibility)
+            if posture is not None:
+                self.posture_checked += 1
+                if posture != self.spec.posture and posture != "between":
+                    self.posture_wrong += 1
+                    v = math.nan                   # plainly another exercise: this frame does not count
         self.signal.append(v)
         if math.isnan(v):
             return False

@@ -51,3 +51,12 @@ def test_models_list_and_verify():
     p = run("models", "verify")
     assert p.returncode == 0, p.stdout
     assert p.stdout.count(": ok") == 4
+
+
+def test_a_clean_run_prints_nothing_on_stderr(tmp_path):
+    """TFLite's "Created TensorFlow Lite XNNPACK delegate" notice (native code, fd 2) is kept out."""
+    p = run("image", str(REFERENCE / "pose.jpg"), "--json", str(tmp_path / "r.json"))
+    assert p.returncode == 0 and p.stderr == ""
+    p = run("video", str(REFERENCE / "pose_squats.mp4"), "--max-frames", "3", "--json", str(tmp_path / "v.json"),
+            "--no-progress")
+    assert p.returncode == 0 and "XNNPACK" not in p.stderr and p.stderr.startswith("3 frames processed")

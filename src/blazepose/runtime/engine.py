@@ -7,8 +7,11 @@ Intel's OpenVINO in float32, faster on x86 CPUs; ``pip install 'blazepose[openvi
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Mapping, Protocol, Sequence
@@ -45,6 +48,37 @@ def default_num_threads() -> int:
     return usable_cores()
 
 
+#: What the TFLite runtime prints on stderr (from native code) each time it makes its CPU
+#: delegate; ``_without_delegate_notice`` keeps it out of the user's terminal.
+DELEGATE_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+_STDERR_LOCK = threading.Lock()   # one redirection at a time (fd 2 is the process's)
+
+
+@contextlib.contextmanager
+def _without_delegate_notice():
+    """Run a native call with file descriptor 2 sent to a temporary file, then pass on to the
+    real stderr everything it printed except the delegate notice (warnings and errors stay)."""
+    try:
+        err_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):   # no real stderr (a notebook, a service)
+        yield
+        return
+    sys.stderr.flush()
+    with _STDERR_LOCK, tempfile.TemporaryFile() as tmp:
+        saved = os.dup(err_fd)
+        os.dup2(tmp.fileno(), err_fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, err_fd)
+            os.close(saved)
+            tmp.seek(0)
+            rest = b"".join(line for line in tmp.read().splitlines(keepends=True)
+                            if line.rstrip() != DELEGATE_NOTICE)
+            if rest:
+                os.write(err_fd, rest)
+
+
 class Engine(Protocol):
     """What the pipeline needs from an inference engine."""
 
@@ -73,8 +107,9 @@ class LiteRTEngine:
         self.path = Path(model_path)
         self.num_threads = num_threads or default_num_threads()
         try:
-            self._interp = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
-            self._interp.allocate_tensors()
+            with _without_delegate_notice():
+                self._interp = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{self.path}: cannot load this model file: {exc}") from exc
         inp = self._interp.get_input_details()[0]
@@ -101,7 +136,8 @@ class LiteRTEngine:
         shape = list(self.input_shape)
         shape[0] = batch
         self._interp.resize_tensor_input(self._input_index, shape, strict=False)
-        self._interp.allocate_tensors()
+        with _without_delegate_notice():
+            self._interp.allocate_tensors()
         self._batch = batch
         self._map_outputs()
 

@@ -39,13 +39,17 @@ def check_image_outputs(args, items) -> None:
     """Refuse, before any model loads, outputs that cannot be written as asked."""
     from ..outputs.export import format_from_path
 
-    for flag, target in (("--annotate", args.annotate), ("--mask", args.mask), ("--plot", args.plot)):
+    for flag, target, suffixes in (("--annotate", args.annotate, PICTURE_SUFFIXES),
+                                   ("--mask", args.mask, PICTURE_SUFFIXES), ("--plot", args.plot, PICTURE_SUFFIXES),
+                                   ("--plot3d", args.plot3d, (".html",)), ("--bvh", args.bvh, (".bvh",))):
         if not target:
             continue
         t = Path(target)
         if len(items) == 1:
-            if t.is_dir() or target.endswith(("/", "\\")) or t.suffix.lower() not in PICTURE_SUFFIXES:
-                raise InputError(f"{flag} {target}: give a picture file name ending in .png (or .jpg) for one photo")
+            if t.is_dir() or target.endswith(("/", "\\")) or t.suffix.lower() not in suffixes:
+                what = ("a picture file name ending in .png (or .jpg)" if suffixes is PICTURE_SUFFIXES
+                        else f"a file name ending in {suffixes[0]}")
+                raise InputError(f"{flag} {target}: give {what} for one photo")
         elif t.exists() and not t.is_dir():
             raise InputError(f"{flag} {target}: with several photos this names a folder, and a file is there")
     for flag, target, want in (("--json", args.json, ("json", "npz", "coco")), ("--csv", args.csv, ("csv",))):
@@ -65,6 +69,12 @@ def check_image_outputs(args, items) -> None:
         from ..outputs.plot import require_matplotlib
 
         require_matplotlib()
+    if args.bvh and getattr(args, "upper_body_only", False):
+        raise InputError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
+    if args.plot3d:
+        from ..outputs.plot3d import require_plotly
+
+        require_plotly()
 
 
 def cmd_image(args, options: PoseOptions) -> int:
@@ -85,7 +95,8 @@ def cmd_image(args, options: PoseOptions) -> int:
         raise InputError("; ".join(m["error"] for m in missing) or "no photo to process")
     check_image_outputs(args, items)
     names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
-             (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"))}
+             (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"),
+              ("plot3d", ".3d.html"), ("bvh", ".bvh"))}
     options = options.replace(enable_segmentation=bool(args.mask) or options.enable_segmentation)
     meta = document_header(options, items[0].source if len(items) == 1 else None)
     failed = [m["error"] for m in missing]
@@ -124,6 +135,15 @@ def cmd_image(args, options: PoseOptions) -> int:
                 img = draw_pose(rgb, res, min_visibility=args.min_visibility, draw_rois=args.draw_roi)
                 if not cv2.imwrite(str(out), img[..., ::-1]):
                     failed.append(f"{out}: cannot write image")
+            if item.source in names["plot3d"]:
+                from ..outputs.plot3d import plot3d
+
+                plot3d(res, names["plot3d"][item.source], title=Path(item.source).name)
+            if item.source in names["bvh"]:
+                from ..outputs.bvh import BvhWriter
+
+                with BvhWriter(names["bvh"][item.source]) as bvh:
+                    bvh.write(res)
             if item.source in names["mask"] and res.mask is not None:
                 out = names["mask"][item.source]
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--angles", metavar="FILE", help="joint angles, .csv or .json (with a range-of-motion summary)")
     p.add_argument("--plot", metavar="OUT.png",
                    help="annotated image with joint angles (a folder when several images; needs matplotlib)")
+    p.add_argument("--plot3d", metavar="OUT.html", help="interactive 3-D view of the world landmarks, one "
+                   "offline HTML page (a folder of NAME.3d.html when several images; needs plotly)")
+    p.add_argument("--bvh", metavar="OUT.bvh", help="the pose as a one-frame BVH skeleton (Y up, metres; a "
+                   "folder of NAME.bvh when several images; several people: OUT.id<N>.bvh each)")
     p.set_defaults(func=cmd_image, options=True)
 
     p = sub.add_parser("models", help="list, fetch, locate or verify the model files")

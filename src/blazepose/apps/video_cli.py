@@ -1,4 +1,5 @@
-"""``blazepose video IN [-o annotated.mp4] [--json F] [--csv F] [--angles F] [--plot P.png] [--reps EXERCISE]``.
+"""``blazepose video IN [-o annotated.mp4] [--json F] [--csv F] [--bvh F.bvh] [--plot3d F.html] [--angles F]
+[--plot P.png] [--reps EXERCISE]``.
 
 Landmarks of every frame; joint angles, their plot and a repetition count (``apps/analysis.py``).
 
@@ -14,16 +15,50 @@ With ``--max-poses N`` every person keeps an id from frame to frame (the JSON ``
 ``person`` column, one colour per id in the annotated video); ``--detection-interval-ms`` and
 ``--reid-timeout-ms`` set how often newcomers are looked for and how long a person who left may
 come back with the same id (``stages.tracking`` states the rules).
+
+``--bvh`` writes the motion as a BVH skeleton animation (``outputs.bvh.BvhWriter``: Y up, metres;
+several people: one ``NAME.id<ID>.bvh`` per id) and ``--plot3d`` an interactive 3-D view of the
+world landmarks, one offline HTML page with a time slider (``outputs.plot3d.Plot3dWriter``; needs
+plotly, checked before any model loads). Both are written when the video ends.
 """
 from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
+
+from ..errors import InputError
 
 from ..options import PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, video_header
 from .progress import progress_bar
+
+
+def check_3d_outputs(args) -> None:
+    """Refuse ``--bvh`` / ``--plot3d`` names that cannot be written, and a missing plotly, before
+    any model loads or frame is read."""
+    for flag, target, suffix in (("--bvh", getattr(args, "bvh", None), ".bvh"),
+                                 ("--plot3d", getattr(args, "plot3d", None), ".html")):
+        if target and (Path(target).is_dir() or Path(target).suffix.lower() != suffix):
+            raise InputError(f"{flag} {target}: give a file name ending in {suffix}")
+    if getattr(args, "plot3d", None):
+        from ..outputs.plot3d import require_plotly
+
+        require_plotly()
+
+
+def open_3d_sinks(stack: contextlib.ExitStack, args, *, title: str | None = None) -> list:
+    """The ``--bvh`` and ``--plot3d`` sinks asked for, entered on ``stack`` (written on close)."""
+    from ..outputs.bvh import BvhWriter
+    from ..outputs.plot3d import Plot3dWriter
+
+    sinks = []
+    if getattr(args, "bvh", None):
+        sinks.append(stack.enter_context(BvhWriter(args.bvh)))
+    if getattr(args, "plot3d", None):
+        sinks.append(stack.enter_context(Plot3dWriter(args.plot3d, title=title)))
+    return sinks
 
 
 def cmd_video(args, options: PoseOptions) -> int:
@@ -32,10 +67,14 @@ def cmd_video(args, options: PoseOptions) -> int:
     from ..outputs.export import CsvWriter, JsonWriter
     from ..outputs.video import AnnotatedVideoWriter
 
-    if not (args.output or args.json or args.csv or args.angles or args.plot or args.reps):
-        print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --angles FILE, "
-              "--plot OUT.png and/or --reps EXERCISE", file=sys.stderr)
+    if not (args.output or args.json or args.csv or args.bvh or args.plot3d or args.angles or args.plot
+            or args.reps):
+        print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --bvh FILE, --plot3d FILE, "
+              "--angles FILE, --plot OUT.png and/or --reps EXERCISE", file=sys.stderr)
         return 2
+    check_3d_outputs(args)
+    if args.bvh and options.upper_body_only:
+        raise InputError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
     reader = VideoReader(args.input, max_frames=args.max_frames)
     total = reader.frame_count
     if args.max_frames:
@@ -53,10 +92,11 @@ def cmd_video(args, options: PoseOptions) -> int:
             sinks.append(stack.enter_context(JsonWriter(args.json, meta)))
         if args.csv:
             sinks.append(stack.enter_context(CsvWriter(args.csv)))
+        sinks += open_3d_sinks(stack, args, title=Path(str(args.input)).name)
         sinks.append(stack.enter_context(VideoAnalysis(args, meta)))
         bar = stack.enter_context(progress_bar(total, "frame", enabled=not args.no_progress))
         run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing)
-    written = [str(s.path) for s in sinks if getattr(s, "path", None)]
+    written = [str(p) for s in sinks for p in (getattr(s, "paths", None) or [getattr(s, "path", None)]) if p]
     print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
           f"{run.skipped} skipped" + "".join(f" -> {w}" for w in written), file=sys.stderr)
     return 1 if run.skipped else 0
@@ -68,6 +108,10 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate)")
     p.add_argument("--json", metavar="FILE", help="landmarks of every frame as one JSON document")
     p.add_argument("--csv", metavar="FILE", help="landmarks of every frame, long-format CSV")
+    p.add_argument("--bvh", metavar="FILE.bvh", help="the motion as a BVH skeleton animation (Y up, metres; "
+                   "several people: FILE.id<N>.bvh each)")
+    p.add_argument("--plot3d", metavar="FILE.html", help="interactive 3-D view of the world landmarks with a "
+                   "time slider, one HTML page that works offline (needs plotly)")
     add_video_analysis_options(p)
     PoseOptions.add_arguments(p, video=True)
     p.add_argument("--offline-smoothing", action="store_true",

@@ -1,6 +1,7 @@
 """Drawing poses on images. Every function returns a new image and leaves its input untouched.
 
-Images are RGB uint8 (H, W, 3). Line widths and point sizes scale with the image. The subject's
+Images are RGB uint8 (H, W, 3), or BGR with ``bgr=True`` (OpenCV frames: given and returned BGR).
+Coordinates are the result's: pixels, x right, y down. Line widths and point sizes scale with the image. The subject's
 left side is drawn in orange, the right in blue, the centre (nose, mouths' midline) in white;
 the visibility threshold is applied here, at drawing time only.
 """
@@ -57,17 +58,22 @@ def draw_roi(image: np.ndarray, roi, *, color=ROI_COLOR, thickness: int | None =
 
 def draw_pose(image: np.ndarray, result: PoseResult, *, min_visibility: float = 0.5,
               draw_mask_overlay: bool = True, draw_rois: bool = False, color_by_id: bool | None = None,
-              thickness: float | None = None, radius: float | None = None) -> np.ndarray:
-    """Draw every person of ``result`` on a copy of ``image`` (RGB uint8).
+              thickness: float | None = None, radius: float | None = None, bgr: bool = False,
+              label_ids: bool | None = None) -> np.ndarray:
+    """Draw every person of ``result`` on a copy of ``image`` (RGB uint8; BGR with ``bgr=True``).
 
     Landmarks with visibility below ``min_visibility`` and the edges touching them are not drawn.
     ``color_by_id`` draws each person in one colour chosen by its id (``ID_COLORS[id % 10]``)
     instead of left/right colours; None (the default) does so when the result has several people.
+    ``label_ids`` writes a small "id N" label just above each person's head (the top of their
+    visible landmarks, else of their region); None (the default) does so when the result has
+    several people. ``bgr=True``: ``image`` is OpenCV's BGR order and so is the returned image
+    (the colours are the same as on an RGB image).
     """
     if image.shape[:2] != (result.height, result.width):
         raise ValueError(f"image is {image.shape[1]}x{image.shape[0]} but the result is for "
                          f"{result.width}x{result.height}")
-    out = np.ascontiguousarray(image[..., :3]).copy()
+    out = np.ascontiguousarray(image[..., :3][..., ::-1] if bgr else image[..., :3]).copy()
     if draw_mask_overlay and result.mask is not None:
         out = draw_mask(out, result.mask)
     s = scale_for(out)
@@ -76,6 +82,8 @@ def draw_pose(image: np.ndarray, result: PoseResult, *, min_visibility: float = 
     k = result.num_landmarks
     if color_by_id is None:
         color_by_id = len(result) > 1
+    if label_ids is None:
+        label_ids = len(result) > 1
     for p in range(len(result)):
         if draw_rois:
             out = draw_roi(out, result.rois[p])
@@ -93,4 +101,39 @@ def draw_pose(image: np.ndarray, result: PoseResult, *, min_visibility: float = 
                 c = tuple(int(v) for v in ip[j])
                 cv2.circle(out, c, rad << shift, pid_color or _color(j), -1, cv2.LINE_AA, shift)
                 cv2.circle(out, c, rad << shift, (0, 0, 0), max(1, t // 2), cv2.LINE_AA, shift)
-    return out
+    if label_ids:
+        for p in range(len(result)):
+            _draw_label(out, result, p, result.visibility[p] >= min_visibility, s)
+    return np.ascontiguousarray(out[..., ::-1]) if bgr else out
+
+
+def label_anchor(result: PoseResult, index: int, visible: np.ndarray) -> tuple[float, float]:
+    """Where person ``index``'s id label sits (pixels, x right, y down): the left of their head
+    (landmarks 0..10 that are ``visible``, else every visible landmark, else the region's
+    bounding box) at its top edge."""
+    pts = result.landmarks[index, :, :2]
+    head = visible[: min(11, len(visible))]
+    sel = pts[: len(head)][head] if head.any() else pts[visible]
+    if len(sel) == 0 or not np.isfinite(sel).all():
+        box = cv2.boxPoints(((float(result.rois[index][0]), float(result.rois[index][1])),
+                             (float(result.rois[index][2]), float(result.rois[index][3])),
+                             float(np.degrees(result.rois[index][4]))))
+        sel = box
+    return float(sel[:, 0].min()), float(sel[:, 1].min())
+
+
+def _draw_label(out: np.ndarray, result: PoseResult, index: int, visible: np.ndarray, s: float) -> None:
+    """Write "id N" on a dark box in the person's id colour, above their head, inside the image."""
+    pid = int(result.ids[index])
+    text = f"id {pid}"
+    font, fs = cv2.FONT_HERSHEY_SIMPLEX, 0.5 * max(s, 0.6)
+    th = max(1, round(s))
+    (tw, tht), base = cv2.getTextSize(text, font, fs, th)
+    pad = max(2, round(3 * s))
+    x, y = label_anchor(result, index, visible)
+    h, w = out.shape[:2]
+    x0 = int(np.clip(round(x), 0, max(0, w - tw - 2 * pad)))
+    y1 = int(np.clip(round(y - 4 * s), tht + base + 2 * pad, h))   # the box's bottom edge
+    y0 = y1 - (tht + base + 2 * pad)
+    cv2.rectangle(out, (x0, y0), (x0 + tw + 2 * pad, y1), (0, 0, 0), -1)
+    cv2.putText(out, text, (x0 + pad, y1 - pad - base), font, fs, ID_COLORS[pid % len(ID_COLORS)], th, cv2.LINE_AA)

@@ -165,11 +165,16 @@ class JsonWriter(_Writer):
 
 def csv_rows(result: PoseResult):
     """The long-format CSV rows of one result (values from ``to_dict``)."""
-    d = result.to_dict()
-    fr = d["frame_index"]
-    for person in d["people"]:
+    return frame_csv_rows(result.to_dict())
+
+
+def frame_csv_rows(d: dict[str, Any]):
+    """The long-format CSV rows (``CSV_HEADER``) of one document frame (``to_dict``'s form; a
+    skipped frame has no people and gives no row)."""
+    fr = d.get("frame_index")
+    for person in d.get("people") or ():
         for lm in person["landmarks"]:
-            yield [fr, d["timestamp_ms"], person["id"], lm["id"], lm["name"], lm["x"], lm["y"], lm["z"],
+            yield [fr, d.get("timestamp_ms"), person["id"], lm["id"], lm["name"], lm["x"], lm["y"], lm["z"],
                    lm["visibility"], lm["presence"], lm.get("world_x"), lm.get("world_y"), lm.get("world_z")]
 
 

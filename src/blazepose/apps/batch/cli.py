@@ -19,6 +19,10 @@ def cmd_batch(args, options: PoseOptions) -> int:
                        engine=args.runner, address=args.address, force=args.force)
     print(report.summary(), file=sys.stderr)
     print(f"report: {Path(report.out) / REPORT_NAME}", file=sys.stderr)
+    if args.csv:
+        from .combined import write_combined_csv
+
+        print(f"csv: {args.csv} ({write_combined_csv(report, args.csv, opts)} rows)", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -41,5 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--engine", dest="runner", choices=["local", "ray"], default="local",
                    help="local process pool (default) or Ray")
     p.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start a local Ray)")
+    p.add_argument("--csv", metavar="FILE", help="also one long CSV over every input (first column: the "
+                   "input's path as in the result tree), made from the result files after the run")
     p.add_argument("--force", action="store_true", help="redo inputs whose results are up to date")
     p.set_defaults(func=cmd_batch, options=True)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
-from ..options import PoseOptions
+from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, video_header
 from .progress import progress_bar
@@ -72,6 +72,8 @@ def cmd_video(args, options: PoseOptions) -> int:
         print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --bvh FILE, --plot3d FILE, "
               "--angles FILE, --plot OUT.png and/or --reps EXERCISE", file=sys.stderr)
         return 2
+    if args.offline_smoothing and not options.smooth_landmarks:
+        raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
     check_3d_outputs(args)
     if args.bvh and options.upper_body_only:
         raise InputError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")

@@ -15,6 +15,7 @@ case (VmHWM, reset before each case through /proc/<pid>/clear_refs):
 There is no reference implementation of this server; the figures are the server's own.
 
     .venv/bin/python benchmarks/web_abuse.py [--duration 60] [--clients 8]
+    git archive <commit> src | tar -x -C /tmp/old && .venv/bin/python benchmarks/web_abuse.py --src /tmp/old/src
 """
 from __future__ import annotations
 
@@ -68,10 +69,12 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")   # VmHWM := VmRSS (Linux >= 4.0, own processes)
 
 
-def start_server(port: int, tmp: Path, *extra: str) -> subprocess.Popen:
+def start_server(port: int, tmp: Path, *extra: str, src: str | None = None) -> subprocess.Popen:
     import urllib.request
 
     env = {**os.environ, "TMPDIR": str(tmp)}
+    if src:          # another version of the package (e.g. ``git archive <commit> src``), for before/after
+        env["PYTHONPATH"] = str(Path(src).resolve())
     proc = subprocess.Popen([sys.executable, "-m", "blazepose.apps.cli", "serve", "--host", "127.0.0.1",
                              "--port", str(port), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -226,6 +229,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of the load case (default 60)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients of the load case (default 8)")
+    ap.add_argument("--src", help="run the server from this source folder (another version, for a before/after)")
     args = ap.parse_args()
 
     port = free_port()
@@ -233,7 +237,7 @@ def main() -> None:
     bomb_7k, bomb_20k = bomb_png(7000, 7000), bomb_png(20000, 20000)
     rows: list = []
     with tempfile.TemporaryDirectory(prefix="web-abuse-") as tmp:
-        proc = start_server(port, Path(tmp))
+        proc = start_server(port, Path(tmp), src=args.src)
         pid = proc.pid
         try:
             with Case(pid, rows, f"load: {args.clients} clients × {args.duration:g} s, pose.jpg") as c:
@@ -254,8 +258,8 @@ def main() -> None:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(f"server pid {pid}; memory in MB (RSS before, peak during, RSS after)\n")
-    print(f"| case | RSS before | peak | RSS after | s | result |\n|---|---:|---:|---:|---:|---|")
+    print(f"server pid {pid}{' from ' + args.src if args.src else ''}; memory in MB (RSS before, peak during, RSS after)\n")
+    print("| case | RSS before | peak | RSS after | s | result |\n|---|---:|---:|---:|---:|---|")
     for name, before, peak, after, secs, result in rows:
         print(f"| {name} | {before:.0f} | {peak:.0f} | {after:.0f} | {secs:.1f} | {result} |")
 

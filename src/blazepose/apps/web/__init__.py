@@ -70,7 +70,7 @@ def addresses(host: str, port: int) -> list[str]:
     if host not in WILDCARD_HOSTS:
         return [_url("::1" if host == "::1" else host, port)]
     others = sorted(n for n in machine_names() if n not in ("127.0.0.1", "[::1]", "localhost")
-                    and not n.startswith("127.") and (host == "::" or not n.startswith("[")))
+                    and not n.startswith(("127.", "[fe80:")) and (host == "::" or not n.startswith("[")))
     return [_url("127.0.0.1", port)] + [_url(n, port) for n in others]
 
 

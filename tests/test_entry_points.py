@@ -40,7 +40,7 @@ def cli(*args):
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(Settings(preload=()))) as c:
+    with TestClient(create_app(Settings(preload=())), base_url="http://127.0.0.1") as c:
         yield c
 
 

@@ -27,13 +27,15 @@ from blazepose.apps.web.service import MB, Settings  # noqa: E402
 from blazepose.outputs.export import CSV_HEADER  # noqa: E402
 
 IMAGE_LIMIT = 2 * MB
+BASE = "http://127.0.0.1:8000"   # the Host the server accepts (it refuses other names: DNS rebinding)
+WS_LIVE = "ws://127.0.0.1:8000/api/live"
 VIDEO_LIMIT = 4 * MB
 
 
 @pytest.fixture(scope="module")
 def client():
     app = create_app(Settings(max_image_bytes=IMAGE_LIMIT, max_video_bytes=VIDEO_LIMIT, preload=()))
-    with TestClient(app) as c:
+    with TestClient(app, base_url=BASE) as c:
         c.root = app.state.root
         yield c
     assert not c.root.exists(), "the server's temporary folder must be removed when it stops"
@@ -268,7 +270,7 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
 
     bgr = cv2.imread(str(REFERENCE / "pose.jpg"))
     jpg = cv2.imencode(".jpg", cv2.resize(bgr, (640, 427)))[1].tobytes()
-    with client.websocket_connect("/api/live") as ws:
+    with client.websocket_connect(WS_LIVE) as ws:
         ws.send_text(json.dumps({"options": {"model": "lite"}}))
         assert ws.receive_json()["options"]["model"] == "lite"
         ws.send_bytes(b"garbage")
@@ -297,10 +299,10 @@ def test_live_sessions_are_limited(client):
     n = client.app.state.settings.max_live_sessions
     with ExitStack() as stack:
         for _ in range(n):
-            stack.enter_context(client.websocket_connect("/api/live"))
-        with client.websocket_connect("/api/live") as extra:
+            stack.enter_context(client.websocket_connect(WS_LIVE))
+        with client.websocket_connect(WS_LIVE) as extra:
             assert "already running" in extra.receive_json()["error"]
-    with client.websocket_connect("/api/live") as ws:       # slots are given back
+    with client.websocket_connect(WS_LIVE) as ws:       # slots are given back
         ws.send_bytes(b"x")
         assert "error" in ws.receive_json()
 

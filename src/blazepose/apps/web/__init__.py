@@ -11,25 +11,67 @@ import sys
 INSTALL_HINT = "the web page needs the optional 'web' extra: pip install 'blazepose[web]'"
 
 
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 0..65535 (0: any free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0..65535)")
+    return port
+
+
+def origin(text: str) -> str:
+    """argparse type: an origin, scheme://host[:port]."""
+    from .security import parse_origin
+
+    try:
+        parse_origin(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip().rstrip("/")
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("serve", help="a local web page: photos, videos, webcam (needs the 'web' extra)",
                               description="Start a local web server with a page to try BlazePose on photos, "
-                                          "videos and a webcam, and its HTTP API (docs at /docs).")
+                                          "videos and a webcam, and its HTTP API (docs at /docs). It answers "
+                                          "only requests addressed to this computer's names (Host) from its own "
+                                          "pages (Origin); see --allow-origin.")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1: this computer only)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+                   help="address to bind (default 127.0.0.1: this computer only; 0.0.0.0: every network "
+                        "interface, reachable from the network, without authentication)")
+    p.add_argument("--port", type=port_number, default=8000, help="port, 0..65535 (default 8000)")
+    p.add_argument("--allow-origin", action="append", type=origin, default=[], metavar="ORIGIN",
+                   help="also accept pages from ORIGIN (e.g. https://pose.example.org, behind a reverse proxy) "
+                        "and requests addressed to its host; repeatable")
     p.add_argument("--max-image-mb", type=float, default=20.0, metavar="MB", help="photo upload limit (default 20)")
     p.add_argument("--max-video-mb", type=float, default=200.0, metavar="MB", help="video upload limit (default 200)")
+    p.add_argument("--decode-budget-mb", type=float, default=1024.0, metavar="MB",
+                   help="memory for images being decoded at once (default 1024; each image counts "
+                        "12 bytes per pixel)")
     p.add_argument("--num-threads", type=int, default=None, metavar="N",
                    help="inference threads per model (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
     p.set_defaults(func=cmd_serve)
 
 
-def _address(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)
-    if ":" in shown and not shown.startswith("["):
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}/"
+def _url(host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
+
+
+def addresses(host: str, port: int) -> list[str]:
+    """The URLs that reach a server bound to ``host``: for every interface (0.0.0.0, ::), the
+    loopback one first, then the machine's own addresses."""
+    from .security import WILDCARD_HOSTS, machine_names
+
+    if host not in WILDCARD_HOSTS:
+        return [_url("::1" if host == "::1" else host, port)]
+    others = sorted(n for n in machine_names() if n not in ("127.0.0.1", "[::1]", "localhost")
+                    and not n.startswith(("127.", "[fe80:")) and (host == "::" or not n.startswith("[")))
+    return [_url("127.0.0.1", port)] + [_url(n, port) for n in others]
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -40,19 +82,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: {INSTALL_HINT} ({exc})", file=sys.stderr)
         return 2
+    from .security import LOOPBACK_NAMES, WILDCARD_HOSTS
     from .service import MB, Settings
 
-    settings = Settings(max_image_bytes=int(args.max_image_mb * MB), max_video_bytes=int(args.max_video_mb * MB),
-                        num_threads=args.num_threads)
-    url = _address(args.host, args.port)
+    if args.decode_budget_mb <= 0:
+        print("blazepose serve: error: --decode-budget-mb must be positive", file=sys.stderr)
+        return 2
+
+    def settings_for(port: int) -> Settings:
+        return Settings(max_image_bytes=int(args.max_image_mb * MB), max_video_bytes=int(args.max_video_mb * MB),
+                        decode_budget_bytes=int(args.decode_budget_mb * MB), num_threads=args.num_threads,
+                        host=args.host, port=port, allow_origins=tuple(args.allow_origin))
+
+    settings = settings_for(args.port)
+    if args.host in WILDCARD_HOSTS or args.host.strip("[]") not in [n.strip("[]") for n in LOOPBACK_NAMES]:
+        print(f"warning: --host {args.host} makes this server reachable from the network, without "
+              "authentication: anyone who can reach this machine can use it. Requests must name "
+              "this machine (its names and addresses, or an --allow-origin).", file=sys.stderr, flush=True)
+    app = create_app(settings)
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):
             await super().startup(sockets)
-            if self.started:  # the socket is bound: the address works now
-                print(f"blazepose web page: open {url}  (API docs: {url}docs; Ctrl-C stops)", flush=True)
+            if not self.started:
+                return
+            port = args.port
+            if port == 0 and self.servers and self.servers[0].sockets:   # the port the system chose
+                port = self.servers[0].sockets[0].getsockname()[1]
+                app.state.access.port = port      # the Host/Origin checks use the real port
+            urls = addresses(args.host, port)
+            print(f"blazepose web page: open {urls[0]}  (API docs: {urls[0]}docs; Ctrl-C stops)", flush=True)
+            for u in urls[1:]:
+                print(f"  from the network: {u}", flush=True)
 
-    config = uvicorn.Config(create_app(settings), host=args.host, port=args.port,
+    config = uvicorn.Config(app, host=args.host, port=args.port,
                             log_level="info" if args.verbose else "warning",
                             ws_max_size=settings.max_image_bytes + 1024)
     server = Server(config)

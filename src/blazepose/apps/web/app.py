@@ -4,34 +4,33 @@ Coordinates in every answer are the package's: pixels, x right, y down, z in the
 (``PoseResult.to_dict``); the webcam socket sends normalized x, y (/ width, / height) for drawing.
 """
 import base64
-import json
+import inspect
 import logging
 import shutil
-import tempfile
-import threading
-import time
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Callable
 
-from fastapi import FastAPI, File, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ... import __version__
-from ...api.landmarker import PoseLandmarker
-from ...errors import BlazePoseError, ModelError
+from ...errors import ModelError
 from ...landmark import CONNECTIONS, LANDMARK_NAMES, side_of
 from ...models import registry
 from ...options import PoseOptions
 from ...outputs.export import document_header, image_frame
 from ...outputs.video import browser_video_format
 from . import service
-from .service import (Job, JobManager, LandmarkerPool, Settings, UploadError, csv_text, options_dict, request_options,
-                      decode_image_bytes, encode_png, safe_name)
+from .handlers import install_error_handlers
+from .limits import DecodeBudget, UploadLimit
+from .live import add_live_route
+from .security import Access, HostOriginGuard, make_server_folder
+from .service import (Job, JobManager, LandmarkerPool, Settings, UploadError, check_image, csv_text,
+                      decode_image_file, encode_png, options_dict, request_options, safe_name)
 from .vendor import add_vendor_routes
 
 log = logging.getLogger(__name__)
@@ -46,94 +45,19 @@ PosesF = Annotated[str, Form(description="people per image, 1..100")]
 CHUNK = 1024 * 1024
 
 
-def _error(status: int, message: str, **extra) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status, **extra}, status_code=status)
-
-
-class UploadLimit:
-    """ASGI middleware: answer 413 (JSON, with the limit) to a POST body larger than its limit.
-
-    It checks Content-Length first, then counts the bytes actually received (chunked uploads), so
-    an oversized upload is never stored. The rest of the body is drained (up to a cap) so that the
-    client reads the answer instead of a reset connection.
-    """
-
-    DRAIN_CAP = 512 * 1024 * 1024
-
-    def __init__(self, app, limits: dict[str, int]):
-        self.app = app
-        self.limits = limits
-
-    async def __call__(self, scope, receive, send):
-        limit = self.limits.get(scope.get("path", "")) if scope["type"] == "http" and scope.get("method") == "POST" else None
-        if limit is None:
-            return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._drain(receive, int(declared))
-            return await self._reject(send, limit, int(declared))
-        state = {"n": 0, "over": False, "more": True}
-
-        async def counted():
-            if state["over"]:
-                return {"type": "http.disconnect"}
-            msg = await receive()
-            if msg["type"] == "http.request":
-                state["n"] += len(msg.get("body", b""))
-                state["more"] = msg.get("more_body", False)
-                if state["n"] > limit:
-                    state["over"] = True
-                    return {"type": "http.disconnect"}
-            return msg
-
-        async def guarded_send(msg):
-            if not state["over"]:
-                await send(msg)
-
-        try:
-            await self.app(scope, counted, guarded_send)
-        except Exception:
-            if not state["over"]:
-                raise
-        if state["over"]:
-            if state["more"]:
-                await self._drain(receive, self.DRAIN_CAP)
-            await self._reject(send, limit, None)
-
-    @staticmethod
-    async def _drain(receive, cap: int) -> None:
-        n = 0
-        while n < cap:
-            msg = await receive()
-            if msg["type"] != "http.request":
-                return
-            n += len(msg.get("body", b""))
-            if not msg.get("more_body", False):
-                return
-
-    @staticmethod
-    async def _reject(send, limit: int, size: int | None) -> None:
-        msg = f"upload too large: the limit is {limit} bytes ({limit / service.MB:.3g} MB)"
-        if size is not None:
-            msg += f", this one is {size} bytes"
-        body = json.dumps({"error": msg, "status": 413, "limit_bytes": limit}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
-
-
 def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | None = None) -> FastAPI:
     """The web application. Every piece of state (landmarkers, jobs, temporary folder) belongs to
     this app and is released when it shuts down."""
     settings = settings or Settings()
+    budget = DecodeBudget(settings.decode_budget_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        root = Path(tempfile.mkdtemp(prefix="blazepose-web-"))
+        root = make_server_folder()   # blazepose-web-<pid>-*, stale ones of dead servers removed
         (root / "scratch").mkdir()
         app.state.root = root
         app.state.settings = settings
+        app.state.budget = budget
         app.state.pool = LandmarkerPool(settings.num_threads)
         app.state.jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
         for model in settings.preload:
@@ -154,44 +78,19 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         from fastapi_offline import FastAPIOffline as make_app
     except ImportError:
         make_app = FastAPI
-    app = make_app(title="blazepose", version=__version__, lifespan=lifespan,
+    form_limits = {"max_fields": settings.max_form_fields, "max_files": 1, "max_part_size": settings.max_field_bytes}
+    extra = {"form_limits": form_limits} if "form_limits" in inspect.signature(FastAPI.__init__).parameters else {}
+    app = make_app(title="blazepose", version=__version__, lifespan=lifespan, **extra,
                   description="BlazePose body landmarks (33 points) from photos, videos and a webcam. "
                               "Coordinates: pixels, x right, y down, z in the scale of x; world in metres.")
+    # The last added runs first: Host/Origin, then the body's size, then the application.
     app.add_middleware(UploadLimit, limits={"/api/image": settings.max_image_bytes,
                                             "/api/image/annotated": settings.max_image_bytes,
                                             "/api/image/csv": settings.max_image_bytes,
                                             "/api/video": settings.max_video_bytes})
-
-    # ---- errors: always JSON, the server stays up --------------------------------------------
-    @app.exception_handler(UploadError)
-    async def _upload_error(request: Request, exc: UploadError):
-        return _error(exc.status, str(exc), **exc.extra)
-
-    @app.exception_handler(ModelError)
-    async def _model_error(request: Request, exc: ModelError):
-        return _error(503, str(exc))
-
-    @app.exception_handler(BlazePoseError)
-    async def _bp_error(request: Request, exc: BlazePoseError):
-        return _error(422, str(exc))
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException):
-        return _error(exc.status_code, str(exc.detail))
-
-    @app.exception_handler(404)
-    async def _not_found(request: Request, exc):
-        return _error(404, f"not found: {request.url.path}")
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        parts = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg')}" for e in exc.errors()]
-        return _error(422, "; ".join(parts) or "invalid request")
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s", request.url.path)
-        return _error(500, f"internal error: {exc.__class__.__name__}")
+    app.state.access = Access(settings.host, settings.port, settings.allow_origins)
+    app.add_middleware(HostOriginGuard, access=app.state.access)
+    install_error_handlers(app)   # every error in one JSON shape
 
     # ---- page and metadata ---------------------------------------------------------------
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -225,18 +124,21 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                                 "smooth_landmarks": smooth_landmarks, "smooth_segmentation": smooth_landmarks},
                                settings)
 
-    async def process_upload(file: UploadFile, opts: PoseOptions):
+    async def process_upload(file: UploadFile, opts: PoseOptions, after: Callable | None = None):
+        """Check the upload's declared pixels, then decode it and find the landmarks while holding
+        its share of the decode budget; ``after(rgb, res)`` (drawing) runs under the same hold."""
         name = safe_name(file.filename, "image")
-        data = await file.read()
 
         def work():
-            rgb = decode_image_bytes(data, name, app.state.root / "scratch", settings.max_image_pixels)
-            with app.state.pool.acquire(opts) as pl:
-                res = pl.process_image(rgb)
-            return rgb, replace(res, frame_index=0)
+            size = check_image(file.file, name, settings.max_image_pixels)
+            with budget.hold(size[0] * size[1] if size else 0):
+                rgb = decode_image_file(file.file, name, app.state.root / "scratch")
+                with app.state.pool.acquire(opts) as pl:
+                    res = replace(pl.process_image(rgb), frame_index=0)
+                return res, (after(rgb, res) if after else None)
 
-        rgb, res = await run_in_threadpool(work)
-        return name, rgb, res
+        res, extra = await run_in_threadpool(work)
+        return name, res, extra
 
     def image_doc(name: str, res, opts: PoseOptions) -> dict:
         # The document ``blazepose image`` writes for one photo.
@@ -253,14 +155,12 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         annotated PNG is added as ``annotated_png`` (base64); with ``include=csv`` the long-format
         CSV as ``csv``."""
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation, max_num_poses)
-        name, rgb, res = await process_upload(file, opts)
-        doc = image_doc(name, res, opts)
         extras = {s.strip() for s in include.split(",") if s.strip()}
         unknown = extras - {"annotated", "csv"}
         if unknown:
             raise UploadError(422, f"include: unknown part(s) {', '.join(sorted(unknown))}; use annotated, csv")
 
-        def extra():
+        def extra(rgb, res):
             from ...outputs.draw import draw_pose
 
             out = {}
@@ -270,9 +170,8 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                 out["csv"] = csv_text([res])
             return out
 
-        if extras:
-            doc.update(await run_in_threadpool(extra))
-        return doc
+        name, res, more = await process_upload(file, opts, extra if extras else None)
+        return {**image_doc(name, res, opts), **(more or {})}
 
     @app.post("/api/image/annotated", summary="The photo with the skeleton drawn (PNG)",
               response_class=Response, responses={200: {"content": {"image/png": {}}}})
@@ -283,8 +182,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         from ...outputs.draw import draw_pose
 
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation, max_num_poses)
-        name, rgb, res = await process_upload(file, opts)
-        png = await run_in_threadpool(lambda: encode_png(draw_pose(rgb, res)))
+        name, res, png = await process_upload(file, opts, lambda rgb, res: encode_png(draw_pose(rgb, res)))
         return Response(png, media_type="image/png",
                         headers={"Content-Disposition": f'inline; filename="{Path(name).stem}.annotated.png"'})
 
@@ -294,7 +192,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
                              min_detection_confidence: ProbF = "0.5", min_tracking_confidence: ProbF = "0.5",
                              max_num_poses: PosesF = "1"):
         opts = form_options(model, min_detection_confidence, min_tracking_confidence, False, max_num_poses)
-        name, _, res = await process_upload(file, opts)
+        name, res, _ = await process_upload(file, opts)
         return Response(csv_text([res]), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{Path(name).stem}.csv"'})
 
@@ -360,88 +258,6 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         app.state.jobs.delete(job.id)
         return {"deleted": job.id}
 
-    # ---- webcam ----------------------------------------------------------------------------
-    live_slots = threading.BoundedSemaphore(settings.max_live_sessions)
-
-    @app.websocket("/api/live")
-    async def live(ws: WebSocket):
-        """Webcam frames as binary JPEG/PNG messages; each answered with one JSON message:
-        ``{"width", "height", "ms", "tracked", "people": [{"id", "score", "landmarks": [[x_norm,
-        y_norm, z_px, visibility], ...]}]}``. A text message ``{"options": {...}}`` changes the
-        options. Each session runs in video mode with a landmarker of its own: the detector runs
-        only while nobody is tracked, landmarks are smoothed (``smooth_landmarks``); a frame's
-        time is its arrival time on this server (monotonic, from the session's first frame),
-        as for a camera without timestamps."""
-        import cv2
-        import numpy as np
-
-        await ws.accept()
-        if not live_slots.acquire(blocking=False):
-            await ws.send_json({"error": f"{settings.max_live_sessions} webcam sessions are already running; "
-                                         "try again later"})
-            await ws.close(code=1013)
-            return
-        opts, pl, t_start, last_ts = request_options({}, settings), None, None, -1.0
-        lock = threading.Lock()     # one inference at a time for this session's landmarker
-        try:
-            while True:
-                msg = await ws.receive()
-                if msg["type"] == "websocket.disconnect":
-                    break
-                if msg.get("text") is not None:
-                    try:
-                        asked = json.loads(msg["text"]).get("options", {})
-                        if "smooth_landmarks" in asked:
-                            asked.setdefault("smooth_segmentation", asked["smooth_landmarks"])
-                        new = request_options({**options_dict(opts), **asked}, settings)
-                        if new != opts and pl is not None:
-                            with lock:
-                                pl.close()
-                            pl, t_start, last_ts = None, None, -1.0
-                        opts = new
-                        await ws.send_json({"options": options_dict(opts)})
-                    except (UploadError, TypeError, ValueError, AttributeError) as exc:
-                        await ws.send_json({"error": f"options: {exc}"})
-                    continue
-                data = msg.get("bytes") or b""
-                if len(data) > settings.max_image_bytes:
-                    await ws.send_json({"error": f"frame too large: the limit is {settings.max_image_bytes} bytes"})
-                    continue
-                t0 = time.perf_counter()
-                if t_start is None:
-                    t_start = t0
-                ts = max((t0 - t_start) * 1000.0, last_ts + 0.001)   # strictly increasing
-                if pl is None:
-                    pl = await run_in_threadpool(PoseLandmarker, opts)
-
-                def work(data=data, pl=pl, ts=ts):
-                    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-                    if bgr is None:
-                        return None
-                    with lock:
-                        return pl.process_frame(np.ascontiguousarray(bgr[..., ::-1]), ts)
-
-                res = await run_in_threadpool(work)
-                if res is None:
-                    await ws.send_json({"error": "frame is not a JPEG or PNG image"})
-                    continue
-                last_ts = ts
-                xyn = res.xyn
-                people = [{"id": int(res.ids[i]), "score": round(float(res.scores[i]), 4),
-                           "landmarks": [[round(float(xyn[i, j, 0]), 5), round(float(xyn[i, j, 1]), 5),
-                                          round(float(res.landmarks[i, j, 2]), 2), round(float(res.visibility[i, j]), 4)]
-                                         for j in range(res.num_landmarks)]} for i in range(len(res))]
-                await ws.send_json({"width": res.width, "height": res.height, "people": people,
-                                    "tracked": not res.meta.get("detector", True),
-                                    "ms": round((time.perf_counter() - t0) * 1000, 1)})
-        except WebSocketDisconnect:
-            pass
-        except BlazePoseError as exc:
-            await ws.close(code=1011, reason=str(exc)[:120])
-        finally:
-            live_slots.release()
-            if pl is not None:
-                with lock:
-                    pl.close()
+    add_live_route(app, settings, budget)   # WS /api/live, the webcam
 
     return app

@@ -21,16 +21,15 @@ import shutil
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from ...errors import BlazePoseError, ImageReadError, VideoReadError
 from ...options import OptionsError, PoseOptions
+from .pool import FifoLock, LandmarkerPool  # noqa: F401 - part of this module's interface
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +38,8 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Settings:
-    """Server limits. Sizes in bytes; ``output_max_side`` caps the annotated video's longer side
-    (pixels; landmarks are always computed on the full frame)."""
+    """Server limits and who may connect. Sizes in bytes; ``output_max_side`` caps the annotated
+    video's longer side (pixels; landmarks are always computed on the full frame)."""
 
     max_image_bytes: int = 20 * MB
     max_video_bytes: int = 200 * MB
@@ -52,6 +51,12 @@ class Settings:
     max_live_sessions: int = 4
     num_threads: int | None = None
     preload: tuple[str, ...] = ("full",)
+    decode_budget_bytes: int = 1024 * MB   # decoded pixels in memory at once (limits.DecodeBudget)
+    max_form_fields: int = 16              # per multipart request (the file is not a field)
+    max_field_bytes: int = 16 * 1024       # per form field
+    host: str = "127.0.0.1"                # the bound address and port: the Host/Origin checks
+    port: int | None = None                # (None: any port, for an in-process app)
+    allow_origins: tuple[str, ...] = ()    # more origins allowed (``--allow-origin``)
 
 
 class UploadError(BlazePoseError):
@@ -91,113 +96,43 @@ def options_dict(opts: PoseOptions, video: bool = True) -> dict:
     return d
 
 
-# ---- shared landmarkers -------------------------------------------------------------------------
-class FifoLock:
-    """A lock handed to waiters in arrival order, so that under load no request waits much
-    longer than the others (``threading.Lock`` makes no such promise)."""
-
-    def __init__(self):
-        self._mutex = threading.Lock()
-        self._waiters: deque[threading.Event] = deque()
-        self._held = False
-
-    def acquire(self) -> None:
-        with self._mutex:
-            if not self._held:
-                self._held = True
-                return
-            ev = threading.Event()
-            self._waiters.append(ev)
-        ev.wait()  # release() hands the lock over directly
-
-    def release(self) -> None:
-        with self._mutex:
-            if self._waiters:
-                self._waiters.popleft().set()
-            else:
-                self._held = False
-
-    def __enter__(self):
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-
-
-class LandmarkerPool:
-    """Landmarkers shared by requests, one per distinct ``PoseOptions``, each used by one request
-    at a time (first come, first served). Nothing is changed on a landmarker after it is made;
-    the least recently used are closed beyond ``size`` (loading one takes about 0.1 s)."""
-
-    def __init__(self, num_threads: int | None = None, size: int = 6):
-        self.num_threads = num_threads
-        self.size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[PoseOptions, tuple[FifoLock, object]] = OrderedDict()
-
-    def _entry(self, opts: PoseOptions):
-        opts = opts.replace(num_threads=self.num_threads)
-        with self._lock:
-            if opts in self._entries:
-                self._entries.move_to_end(opts)
-                return self._entries[opts]
-            from ...api.landmarker import PoseLandmarker
-
-            log.info("loading landmarker %s", opts)
-            entry = (FifoLock(), PoseLandmarker(opts))
-            self._entries[opts] = entry
-            while len(self._entries) > self.size:
-                _, (lock, pl) = self._entries.popitem(last=False)
-                threading.Thread(target=self._close_when_free, args=(lock, pl), daemon=True).start()
-            return entry
-
-    @staticmethod
-    def _close_when_free(lock: FifoLock, pl) -> None:
-        with lock:
-            pl.close()
-
-    def preload(self, model: str) -> None:
-        self._entry(PoseOptions(model=model))
-
-    @contextmanager
-    def acquire(self, opts: PoseOptions) -> Iterator:
-        lock, pl = self._entry(opts)
-        with lock:
-            yield pl
-
-    def close(self) -> None:
-        with self._lock:
-            for lock, pl in self._entries.values():
-                with lock:
-                    pl.close()
-            self._entries.clear()
-
-
 # ---- images -------------------------------------------------------------------------------------
-def decode_image_bytes(data: bytes, name: str, scratch: Path, max_pixels: int) -> np.ndarray:
+def check_image(f, name: str, max_pixels: int) -> tuple[int, int] | None:
+    """The declared (width, height) of an uploaded image (seekable binary file), read from its
+    header before any pixel is decoded; ``UploadError`` 400 when empty, 413 over ``max_pixels``.
+    None when Pillow cannot identify it (the decoder then gives the precise reason)."""
+    from .limits import image_size
+
+    f.seek(0, 2)
+    n = f.tell()
+    f.seek(0)
+    if n == 0:
+        raise UploadError(400, f"{name}: empty upload (0 bytes)")
+    from PIL import Image
+
+    try:
+        size = image_size(f)
+    except Image.DecompressionBombError:    # Pillow's own cap (2 × 89.5 M pixels) is above ours
+        raise UploadError(413, f"{name}: image declares more than {2 * Image.MAX_IMAGE_PIXELS} pixels, "
+                               f"the limit is {max_pixels} pixels", limit_pixels=max_pixels) from None
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise UploadError(413, f"{name}: image is {size[0]}x{size[1]} pixels, the limit is {max_pixels} pixels",
+                          limit_pixels=max_pixels)
+    return size
+
+
+def decode_image_file(f, name: str, scratch: Path) -> np.ndarray:
     """Decode an uploaded image (RGB uint8) with the package's reader, judging it by its content.
 
-    The bytes go to a server-named file in ``scratch`` (removed at once) so that the same reader
-    as the CLI's is used (EXIF orientation, gray/RGBA/16-bit). Errors name the upload, not the file.
+    The bytes are copied to a server-named file in ``scratch`` (removed at once) so that the same
+    reader as the CLI's is used (EXIF orientation, gray/RGBA/16-bit). Errors name the upload, not
+    the file. Call ``check_image`` first (pixel limit) and hold the decode budget around this.
     """
-    if not data:
-        raise UploadError(400, f"{name}: empty upload (0 bytes)")
     tmp = scratch / f"img-{uuid.uuid4().hex}"
     try:
-        tmp.write_bytes(data)
-        try:
-            from PIL import Image
-
-            with Image.open(tmp) as im:
-                w, h = im.size
-            if w * h > max_pixels:
-                raise UploadError(413, f"{name}: image is {w}x{h} pixels, the limit is {max_pixels} pixels",
-                                  limit_pixels=max_pixels)
-        except UploadError:
-            raise
-        except Exception:  # noqa: BLE001 - read_image below gives the precise, typed reason
-            pass
+        f.seek(0)
+        with open(tmp, "wb") as out:
+            shutil.copyfileobj(f, out, 1024 * 1024)
         try:
             from ...io.images import read_image
 

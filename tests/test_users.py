@@ -14,11 +14,11 @@ from conftest import REFERENCE, ROOT
 
 SQUATS = REFERENCE / "pose_squats.mp4"
 AXES = np.array([1.0, -1.0, -1.0])        # world (x right, y down, z away) -> BVH / 3-D view (y up)
-MODEL_LOADED = "XNNPACK delegate"          # LiteRT's line on stderr when an engine is created
+MODEL_LOADED = "landmark model and the detector"   # PoseLandmarker's log line (-v) when it loads engines
 
 
 def cli(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "-v", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=300)
 
 
@@ -108,6 +108,11 @@ def test_image_plot3d_for_several_photos_is_a_folder(tmp_path):
     assert sorted(p.name for p in (tmp_path / "views").iterdir()) == ["dance.3d.html", "pose.3d.html"]
 
 
+def test_the_model_loaded_line_shows_when_a_model_loads(tmp_path):
+    r = cli("video", SQUATS, "--json", tmp_path / "v.json", "--max-frames", 1, "--no-progress")
+    assert r.returncode == 0 and MODEL_LOADED in r.stderr, r.stderr
+
+
 def test_missing_plotly_stops_before_any_model_loads(tmp_path):
     fake = tmp_path / "site"
     (fake / "plotly").mkdir(parents=True)
@@ -129,7 +134,7 @@ def test_missing_plotly_stops_before_any_model_loads(tmp_path):
 ])
 def test_bad_3d_output_names_are_refused_before_any_model_loads(args, message, tmp_path):
     r = cli(*args, cwd=tmp_path)
-    assert r.returncode == 1 and message in r.stderr and MODEL_LOADED not in r.stderr, r.stderr
+    assert r.returncode == 2 and message in r.stderr and MODEL_LOADED not in r.stderr, r.stderr
 
 
 # ---- blazepose batch --csv --------------------------------------------------------------------------

@@ -10,6 +10,10 @@ class InputError(BlazePoseError, ValueError):
     """An input (image, video, frame, argument) cannot be used."""
 
 
+class UsageError(InputError):
+    """A command-line flag or option value that cannot be used as given (the CLI exits 2)."""
+
+
 class ImageReadError(InputError):
     """An image file is missing, empty, truncated, not an image, or a directory."""
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Mapping
 
-from .errors import InputError
+from .errors import UsageError
 
 MODELS = ("lite", "full", "heavy")
 #: ``model_complexity`` (MediaPipe's legacy option) → model name.
@@ -30,7 +30,7 @@ ENGINES = ("litert", "openvino")
 MAX_NUM_THREADS = 256
 
 
-class OptionsError(InputError, ValueError):
+class OptionsError(UsageError):
     """An option has a value the pipeline cannot use; the message names the option and the value."""
 
 

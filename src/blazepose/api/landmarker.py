@@ -72,6 +72,7 @@ class PoseLandmarker:
         self.options: PoseOptions = PoseOptions.from_mapping(kwargs, base=options)
         o = self.options
         threads = o.num_threads or default_num_threads()
+        log.info("loading the %s landmark model and the detector (%s, %d threads)", o.model, o.engine, threads)
         det_file = registry.resolve("detector", detector_path, download=download)
         if o.enable_segmentation:
             lm_file = registry.resolve(o.model, model_path, download=download)

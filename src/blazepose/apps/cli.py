@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import BlazePoseError, InputError
+from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
-from ..options import OptionsError, PoseOptions
+from ..options import PoseOptions
 
 log = logging.getLogger("blazepose")
 
@@ -49,28 +49,28 @@ def check_image_outputs(args, items) -> None:
             if t.is_dir() or target.endswith(("/", "\\")) or t.suffix.lower() not in suffixes:
                 what = ("a picture file name ending in .png (or .jpg)" if suffixes is PICTURE_SUFFIXES
                         else f"a file name ending in {suffixes[0]}")
-                raise InputError(f"{flag} {target}: give {what} for one photo")
+                raise UsageError(f"{flag} {target}: give {what} for one photo")
         elif t.exists() and not t.is_dir():
-            raise InputError(f"{flag} {target}: with several photos this names a folder, and a file is there")
+            raise UsageError(f"{flag} {target}: with several photos this names a folder, and a file is there")
     for flag, target, want in (("--json", args.json, ("json", "npz", "coco")), ("--csv", args.csv, ("csv",))):
         if target:
             if Path(target).is_dir():
-                raise InputError(f"{flag} {target}: is a folder; give a file name")
+                raise UsageError(f"{flag} {target}: is a folder; give a file name")
             names = {"json": ".json", "npz": ".npz", "coco": ".coco.json", "csv": ".csv"}
             try:
                 fmt = format_from_path(target)
             except InputError:
                 fmt = None
             if fmt not in want:
-                raise InputError(f"{flag} {target}: the name must end in " + " or ".join(names[w] for w in want))
+                raise UsageError(f"{flag} {target}: the name must end in " + " or ".join(names[w] for w in want))
     if args.angles and Path(args.angles).is_dir():
-        raise InputError(f"--angles {args.angles}: is a folder; give a .csv or .json file name")
+        raise UsageError(f"--angles {args.angles}: is a folder; give a .csv or .json file name")
     if args.plot:
         from ..outputs.plot import require_matplotlib
 
         require_matplotlib()
     if args.bvh and getattr(args, "upper_body_only", False):
-        raise InputError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
+        raise UsageError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
     if args.plot3d:
         from ..outputs.plot3d import require_plotly
 
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "options", None) is True:
             return int(args.func(args, PoseOptions.from_args(args)) or 0)
         return int(args.func(args) or 0)
-    except OptionsError as exc:   # a bad option value: one line, exit 2, before any model loads
+    except UsageError as exc:   # a bad flag or option value: one line, exit 2, before any model loads
         print(f"blazepose {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BlazePoseError as exc:

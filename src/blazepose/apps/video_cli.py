@@ -27,8 +27,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..errors import InputError
-
+from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, video_header
@@ -41,7 +40,7 @@ def check_3d_outputs(args) -> None:
     for flag, target, suffix in (("--bvh", getattr(args, "bvh", None), ".bvh"),
                                  ("--plot3d", getattr(args, "plot3d", None), ".html")):
         if target and (Path(target).is_dir() or Path(target).suffix.lower() != suffix):
-            raise InputError(f"{flag} {target}: give a file name ending in {suffix}")
+            raise UsageError(f"{flag} {target}: give a file name ending in {suffix}")
     if getattr(args, "plot3d", None):
         from ..outputs.plot3d import require_plotly
 
@@ -76,7 +75,7 @@ def cmd_video(args, options: PoseOptions) -> int:
         raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
     check_3d_outputs(args)
     if args.bvh and options.upper_body_only:
-        raise InputError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
+        raise UsageError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
     reader = VideoReader(args.input, max_frames=args.max_frames)
     total = reader.frame_count
     if args.max_frames:

@@ -1,0 +1,81 @@
+"""Command-line mistakes: one line on stderr, exit status 2, before any model loads; outputs are
+never overwritten silently; ``image`` takes folders and globs."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REFERENCE
+
+PHOTO = REFERENCE / "pose.jpg"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--min-detection-confidence", "2"], "min_detection_confidence must be in [0, 1], got 2"),
+    (["--min-tracking-confidence", "1.5"], "min_tracking_confidence must be in [0, 1], got 1.5"),
+    (["--num-threads", "-1"], "num_threads must be an integer in 1..256, got -1"),
+    (["--detection-tiles", "99"], "detection_tiles must be an integer in 0..5, got 99"),
+    (["--model", "huge"], "model must be one of lite, full, heavy"),
+    (["--annotate", "{tmp}/dir/"], "--annotate {tmp}/dir/: give"),
+    (["--annotate", "{tmp}/noext"], "--annotate {tmp}/noext: give"),
+    (["--mask", "{tmp}"], "--mask {tmp}: give"),
+    (["--plot", "{tmp}"], "--plot {tmp}: give"),
+    (["--csv", "{tmp}"], "--csv {tmp}: is a folder"),
+    (["--json", "{tmp}/x.txt"], "--json {tmp}/x.txt: the name must end in"),
+])
+def test_image_mistakes_are_one_line_and_exit_2(tmp_path, args, needle):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    p = run("image", str(PHOTO), *args)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("blazepose image: error: "), p.stderr
+    assert needle.replace("{tmp}", str(tmp_path)) in lines[0]
+    assert p.stdout == "" and list(tmp_path.iterdir()) == []       # nothing written
+
+
+def test_video_and_batch_mistakes_are_one_line_and_exit_2(tmp_path):
+    for cmd in (["video", str(REFERENCE / "pose_squats.mp4"), "--json", str(tmp_path / "v.json")],
+                ["batch", str(PHOTO), "--out", str(tmp_path / "b")]):
+        p = run(*cmd, "--num-threads", "0")
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+        assert "num_threads must be an integer in 1..256, got 0" in p.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_same_names_in_two_folders_never_overwrite(tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(PHOTO, tmp_path / sub / "x.jpg")
+    shutil.copy(PHOTO, tmp_path / "a" / "gray.jpg")
+    shutil.copy(PHOTO, tmp_path / "a" / "gray.png")
+    out = tmp_path / "out"
+    p = run("image", str(tmp_path / "a" / "x.jpg"), str(tmp_path / "b" / "x.jpg"), "--annotate", str(out))
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.relative_to(out).as_posix() for f in out.rglob("*.png")) == \
+        ["a/x.jpg.annotated.png", "b/x.jpg.annotated.png"]
+    out2 = tmp_path / "out2"
+    p = run("image", str(tmp_path / "a" / "gray.jpg"), str(tmp_path / "a" / "gray.png"), "--mask", str(out2))
+    assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in out2.rglob("*.png")) == ["gray.jpg.mask.png", "gray.png.mask.png"]
+
+
+def test_image_takes_folders_and_globs(tmp_path):
+    for name in ("p1.jpg", "p2.jpg"):
+        shutil.copy(PHOTO, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not a photo")
+    p = run("image", str(tmp_path), "--json", str(tmp_path / "r.json"))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert [f["file"].rsplit("/", 1)[-1] for f in doc["frames"]] == ["p1.jpg", "p2.jpg"]
+    p = run("image", str(tmp_path / "p*.jpg"))
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)["frames"]) == 2

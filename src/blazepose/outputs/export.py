@@ -9,7 +9,9 @@ leaves readable files with every frame already written:
 - JSON: one document ``{header..., "frames": [...]}`` (``document_header`` makes the header;
   schema in ``SCHEMA``); each frame (and each skipped frame, as ``{"frame_index", "timestamp_ms",
   "error"}``) is written together with the closing brackets in one write that overwrites the
-  previous closing brackets, so the file is a whole document at every instant.
+  previous closing brackets, so the file is a whole document at every instant. A run that ends
+  normally (a ``with`` block left without an exception) closes the document with
+  ``"complete": true, "frames_written": N``; an interrupted one has no such keys.
 - CSV: long format, one row per person and landmark, fixed header, flushed per frame.
 - COCO keypoint results: a JSON list, one entry per person, valid after every frame too.
 - NumPy ``.npz``: frames stacked into arrays (shapes in ``NpzWriter``), written on ``close``
@@ -146,6 +148,16 @@ class JsonWriter(_Writer):
     def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
         """Record a frame that could not be read: ``{"frame_index", "timestamp_ms", "error"}``."""
         self.write(skipped_frame(frame_index, timestamp_ms, error))
+
+    def __exit__(self, exc_type, *exc) -> None:
+        """A ``with`` block that ends normally marks the document complete; one left by an
+        exception (Ctrl-C, an error) closes it as it is, without the marker."""
+        self.close(footer=self.complete_footer() if exc_type is None else None)
+
+    def complete_footer(self) -> dict[str, Any]:
+        """``{"complete": true, "frames_written": N}`` (N: entries in ``"frames"``, skipped frames
+        included): written only when the run that made the document ended normally."""
+        return {"complete": True, "frames_written": self._n}
 
     def close(self, footer: dict[str, Any] | None = None) -> None:
         """Close the file; ``footer`` keys (e.g. a summary) are added after ``"frames"``."""

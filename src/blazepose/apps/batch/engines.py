@@ -18,12 +18,14 @@ from typing import Callable
 from ...errors import BlazePoseError
 from ...runtime.engine import usable_cores
 from .inputs import BatchItem
+from .lock import hold_workers_lock
 from .options import BatchOptions
 from .worker import BatchWorker, outcome
 
 #: How often a worker checks that its driver still runs (seconds).
-DRIVER_CHECK_S = 0.5
+DRIVER_CHECK_S = 0.2
 _WORKER: BatchWorker | None = None
+_WORKERS_LOCK: int | None = None   # kept open for the worker's life (see lock.py)
 
 
 def _driver_alive(pid: int) -> bool:
@@ -43,8 +45,9 @@ def _watch_driver(pid: int) -> None:
 
 
 def _init_worker(options: BatchOptions, out: str, num_threads: int, driver: int, pids) -> None:
-    global _WORKER
+    global _WORKER, _WORKERS_LOCK
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's to handle
+    _WORKERS_LOCK = hold_workers_lock(out)         # a new batch on `out` waits until this process is gone
     pids.put(os.getpid())
     threading.Thread(target=_watch_driver, args=(driver,), name="blazepose-driver-watch", daemon=True).start()
     _WORKER = BatchWorker(options, out, num_threads)

@@ -3,7 +3,12 @@
 Local workers start from a fork server that has imported the pipeline once (POSIX), else from a
 fresh interpreter (spawn); never a fork of the caller. Each worker ignores Ctrl-C (the driver
 handles it), tells the driver its process id at start, and watches the driver: when the driver is
-gone (whatever killed it) the worker exits at once, so no worker outlives its batch.
+gone (whatever killed it) the worker exits within ``DRIVER_CHECK_S``, so no worker outlives its
+batch. The fork server needs nothing more: it exits when the last process holding its "alive"
+pipe is gone, that is the driver and every worker it forked (Python hands that pipe to each
+child). Workers also hold the folder's workers lock (``lock.py``) for their life, so a new batch
+on the same ``--out`` waits until they are gone (``tests/test_kill.py`` checks both, at several
+kill points).
 """
 from __future__ import annotations
 

@@ -76,6 +76,13 @@ def image_frame(result: PoseResult, file: str | None) -> dict[str, Any]:
     return {"file": file, **result.to_dict()}
 
 
+def complete_footer(frames: int) -> dict[str, Any]:
+    """The keys that end a document whose run ended normally: ``{"complete": true,
+    "frames_written": N}`` (N: entries in ``"frames"``, skipped frames included). A document
+    without them was interrupted (or is being written)."""
+    return {"complete": True, "frames_written": int(frames)}
+
+
 def skipped_frame(frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> dict:
     """The document frame of a frame (or photo) that could not be read."""
     d: dict[str, Any] = {"frame_index": frame_index,
@@ -155,9 +162,7 @@ class JsonWriter(_Writer):
         self.close(footer=self.complete_footer() if exc_type is None else None)
 
     def complete_footer(self) -> dict[str, Any]:
-        """``{"complete": true, "frames_written": N}`` (N: entries in ``"frames"``, skipped frames
-        included): written only when the run that made the document ended normally."""
-        return {"complete": True, "frames_written": self._n}
+        return complete_footer(self._n)
 
     def close(self, footer: dict[str, Any] | None = None) -> None:
         """Close the file; ``footer`` keys (e.g. a summary) are added after ``"frames"``."""

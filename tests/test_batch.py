@@ -219,6 +219,38 @@ def test_up_to_date_check_follows_input_and_options(tmp_path):
     assert [d["input"] for d in r.done] == [str(photos[1])]
 
 
+def _rewrite(path: Path, change) -> None:
+    doc = json.loads(path.read_bytes())
+    change(doc)
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("damage", ["torn_middle", "no_complete_marker", "frame_count_differs", "interleaved"])
+def test_resume_redoes_a_result_that_does_not_parse_or_is_not_complete(tmp_path, damage):
+    """What the issue saw: a result file written by two processes at once, or cut, or an
+    interrupted document under the final name, must be redone, never called up to date."""
+    from blazepose.apps.batch import run_batch
+
+    src = tmp_path / "in"
+    photos = make_photos(src, 2)
+    out = tmp_path / "out"
+    run_batch([str(src)], out, workers=1)
+    res = out / (photos[1].relative_to(src).as_posix() + ".json")
+    good = res.read_bytes()
+    if damage == "torn_middle":        # starts and ends like a whole document
+        res.write_bytes(good[:200] + good[len(good) // 2:])
+    elif damage == "no_complete_marker":
+        _rewrite(res, lambda d: d.pop("complete"))
+    elif damage == "frame_count_differs":
+        _rewrite(res, lambda d: d.__setitem__("frames", d["frames"] * 2))
+    else:                              # a second writer's bytes in the middle of the first's
+        res.write_bytes(good[: len(good) // 2] + good + good[len(good) // 2:])
+    r = run_batch([str(src)], out, workers=1)
+    assert [d["input"] for d in r.done] == [str(photos[1])] and len(r.skipped) == 1
+    redone = json.loads(res.read_bytes())
+    assert redone["complete"] is True and redone["frames_written"] == len(redone["frames"]) == 1
+
+
 def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
     from blazepose.apps.batch import BatchOptions, run_batch
     from blazepose.io.images import read_image

@@ -7,7 +7,8 @@ whole document marked complete; a clip's frames 0..N-1 each once; a result compl
 first run untouched by the second), that the annotated videos play to their last frame, and that
 no process of the first run is left (the driver's whole process tree, fork server included, read
 from /proc before the signal). The streaming-output tests kill a writer at many instants and
-parse what it left. docs/kill_safety.md lists the promises these tests check.
+parse what it left. docs/kill_safety.md lists the promises these tests check, and the one limit
+(a SIGKILL inside a frame's write).
 """
 from __future__ import annotations
 
@@ -117,6 +118,19 @@ def partial_video_frames(out: Path) -> int:
         except (OSError, ValueError):
             pass
     return best
+
+
+def load_after_kill(path: Path) -> dict:
+    """The document a killed writer left: it parses, or (the one case Linux allows) it was cut at
+    a page boundary inside its last frame and ``read_document`` reads the frames before."""
+    from blazepose.outputs.export import read_document
+
+    data = path.read_bytes()
+    try:
+        return json.loads(data)
+    except ValueError:
+        assert len(data) % 4096 == 0, f"{path}: not valid and not cut at a page boundary"
+        return read_document(path)
 
 
 def count_video_frames(path: Path) -> int:
@@ -235,9 +249,13 @@ with JsonWriter(sys.argv[1], {"source": "x"}) as w:
 """
 
 
-def test_json_document_is_whole_at_any_kill(tmp_path, pose_rgb, landmarker_factory):
-    """A writer streaming real frames (about 9 KB each, more than a memory page) killed at 15
-    different instants: the file always parses, with frames 0..n-1 in order."""
+def test_json_document_survives_any_kill(tmp_path, pose_rgb, landmarker_factory):
+    """A writer streaming real frames (about 9 KB each, more than a memory page) in a tight loop,
+    SIGKILLed at 15 instants. The file parses with frames 0..n-1 in order, except in the one case
+    Linux allows: the kill landed inside a frame's write(), which the kernel stopped at a page
+    boundary (seen about once in 15 kills on a loaded machine, since this loop spends most of its
+    time in write()); then the file ends on a page boundary and ``read_document`` reads every frame
+    before the cut one. A real run spends milliseconds of inference per frame, the write microseconds."""
     frame = landmarker_factory("full").process_image(pose_rgb).to_dict()
     assert len(json.dumps(frame)) > 4096
     rng = np.random.default_rng(0)
@@ -249,7 +267,7 @@ def test_json_document_is_whole_at_any_kill(tmp_path, pose_rgb, landmarker_facto
         time.sleep(float(rng.uniform(0, 0.05)))
         p.kill()
         p.wait()
-        doc = json.loads(path.read_bytes())
+        doc = load_after_kill(path)
         n = len(doc["frames"])
         assert n >= 3 and [f["frame_index"] for f in doc["frames"]] == list(range(n))
         assert "complete" not in doc      # an interrupted document never claims to be complete
@@ -270,10 +288,32 @@ def test_video_cli_killed_mid_video_leaves_valid_json_and_playable_webm(tmp_path
     wait_for(lambda: frames_in_json() >= 40, p, "40 frames")
     p.kill()
     p.wait()
-    doc = json.loads(js.read_bytes())
+    doc = load_after_kill(js)
     n = len(doc["frames"])
     assert 40 <= n < 65 and "complete" not in doc
     assert [f["frame_index"] for f in doc["frames"]] == list(range(n))
     played = count_video_frames(webm)
     # OpenCV writes the WebM in blocks of about 256 KB: the frames of the last block may be missing
     assert 10 <= played <= n, (played, n)
+
+
+def test_read_document_reads_every_whole_frame_of_a_cut_file(tmp_path):
+    """The page-boundary cut, made by hand at every offset inside the last frame's write."""
+    from blazepose.outputs.export import JsonWriter, read_document
+
+    path = tmp_path / "d.json"
+    frames = [{"frame_index": i, "people": [{"x": 1.5 * i, "name": "a,b\\n]}"}]} for i in range(4)]
+    with JsonWriter(path, {"source": "s"}) as w:
+        for f in frames[:3]:
+            w.write(f)
+    three = path.read_bytes()[: -len(b"\n], \"complete\": true, \"frames_written\": 3}\n")]
+    old_tail = b"\n]}\n"
+    last = (",\n" + json.dumps(frames[3]) + "\n]}\n").encode()
+    for cut in range(len(last)):   # the write's first `cut` bytes landed, over the old closing brackets
+        path.write_bytes(three + last[:cut] + old_tail[cut:])
+        doc = read_document(path)
+        assert doc["source"] == "s" and doc["frames"] == frames[: 4 if cut >= len(last) - 4 else 3], cut
+        assert "complete" not in doc
+    path.write_bytes(b'{"source": "s", "fra')
+    with pytest.raises(Exception, match="d.json"):
+        read_document(path)

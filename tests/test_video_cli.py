@@ -50,6 +50,7 @@ def test_ctrl_c_leaves_valid_partial_files(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     frames = _check_partial(js, cs, 10)
     assert len(frames) < 240
+    assert "complete" not in json.loads(js.read_text())    # an interrupted document says so
     import cv2
     cap = cv2.VideoCapture(str(mp4))                        # finalised: readable, same size
     assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 10

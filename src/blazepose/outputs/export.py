@@ -11,7 +11,9 @@ leaves readable files with every frame already written:
   "error"}``) is written together with the closing brackets in one write that overwrites the
   previous closing brackets, so the file is a whole document at every instant. A run that ends
   normally (a ``with`` block left without an exception) closes the document with
-  ``"complete": true, "frames_written": N``; an interrupted one has no such keys.
+  ``"complete": true, "frames_written": N``; an interrupted one has no such keys. One limit: a
+  SIGKILL inside a frame's write can leave that frame cut at a memory-page boundary (Linux);
+  ``read_document`` then reads every frame before it (docs/kill_safety.md).
 - CSV: long format, one row per person and landmark, fixed header, flushed per frame.
 - COCO keypoint results: a JSON list, one entry per person, valid after every frame too.
 - NumPy ``.npz``: frames stacked into arrays (shapes in ``NpzWriter``), written on ``close``
@@ -178,6 +180,34 @@ class JsonWriter(_Writer):
             self._f.seek(self._end - len(self._TAIL))
             self._f.write(b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
         self._f.close()
+
+
+def read_document(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON document written by ``JsonWriter``, also one whose last frame was cut.
+
+    On Linux a SIGKILL that lands inside the one ``write()`` of a frame (several memory pages) can
+    stop it at a page boundary, leaving that frame half-written. The header and each frame are
+    one line each, so such a file is read up to its last whole frame (without ``"complete"``).
+    Raises ``InputError`` naming the file when not even the header is whole.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return json.loads(data)
+    except ValueError:
+        pass
+    head, *lines = data.split(b"\n")
+    frames, dec = [], json.JSONDecoder()
+    for line in lines:
+        try:   # a whole frame, maybe followed by what is left of the old closing brackets
+            frames.append(dec.raw_decode(line.decode("utf-8"))[0])
+        except ValueError:
+            break
+    try:
+        doc = json.loads(head + b"]}")
+    except ValueError:
+        raise InputError(f"{path}: not a result document (its header is cut or foreign)") from None
+    doc["frames"] = [f for f in frames if isinstance(f, dict)]
+    return doc
 
 
 def csv_rows(result: PoseResult):

@@ -50,6 +50,7 @@ def test_ctrl_c_leaves_valid_partial_files(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     frames = _check_partial(js, cs, 10)
     assert len(frames) < 240
+    assert "complete" not in json.loads(js.read_text())    # an interrupted document says so
     import cv2
     cap = cv2.VideoCapture(str(mp4))                        # finalised: readable, same size
     assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 10
@@ -96,3 +97,65 @@ def test_unreadable_input_is_a_clear_error(tmp_path):
     bad.write_bytes(b"\0" * 100)
     p = subprocess.run(cli(str(bad), "--json", str(tmp_path / "o.json")), capture_output=True, text=True)
     assert p.returncode == 1 and "x.mp4" in p.stderr and "Traceback" not in p.stderr
+
+
+def _overwrite_middle(path, start: float, stop: float) -> None:
+    """Random bytes over [start, stop) of the file (container headers and frame data alike)."""
+    import numpy as np
+
+    data = bytearray(path.read_bytes())
+    a, b = int(len(data) * start), int(len(data) * stop)
+    data[a:b] = np.random.default_rng(0).integers(0, 256, b - a, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+
+
+def _closest(frame, originals) -> int:
+    import numpy as np
+
+    return int(np.argmin([np.abs(frame.astype(int) - o.astype(int)).mean() for o in originals]))
+
+
+def test_frames_after_a_corrupt_stretch_are_read_and_every_lost_frame_is_reported(tmp_path):
+    """FFmpeg silently resynchronises past a corrupt stretch (it numbers the frames after it as if
+    nothing were missing): the frames after it must still be read, and the frames lost counted
+    against the container's exact frame count, none dropped without a word."""
+    import cv2
+
+    from blazepose.io.video import VideoReader
+
+    originals = squats_frames(size=(90, 160))                 # 65 frames, BGR
+    clip = write_avi(tmp_path / "mid.avi", originals)
+    _overwrite_middle(clip, 0.35, 0.55)
+    rgb = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in originals]
+    with VideoReader(clip, log_errors=False) as r:
+        frames = list(r)
+        assert r.frame_count == 65
+        errors = list(r.errors)
+    assert len(frames) + len(errors) == 65                     # every frame read or reported
+    assert 0 < len(errors) < 30
+    # the last frames of the file were read (their pictures are the original last frames)
+    assert [_closest(f.image, rgb) for f in frames[-5:]] == [60, 61, 62, 63, 64]
+    assert sorted(e.index for e in errors) == [e.index for e in errors]
+    assert len({f.index for f in frames} | {e.index for e in errors}) == 65   # no index twice
+
+    js, out = tmp_path / "o.json", tmp_path / "o.webm"
+    p = subprocess.run(cli(str(clip), "--json", str(js), "-o", str(out)), capture_output=True, text=True)
+    assert p.returncode == 1 and f"{len(errors)} skipped" in p.stderr, p.stderr
+    doc = json.loads(js.read_text())
+    assert len(doc["frames"]) == 65 and sum("error" in f for f in doc["frames"]) == len(errors)
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 65                                              # lost frames hold the last picture
+
+
+def test_timestamps_are_rounded_to_the_microsecond(tmp_path):
+    from blazepose.io.video import VideoReader
+
+    clip = write_avi(tmp_path / "ntsc.avi", squats_frames(40, size=(90, 160)), fps=30000 / 1001)
+    with VideoReader(clip) as r:
+        ts = [f.timestamp_ms for f in r]
+    assert len(ts) == 40 and all(t == round(t, 3) for t in ts)
+    assert all(b > a for a, b in zip(ts, ts[1:]))
+    assert ts[-1] == pytest.approx(39 * 1001 / 30, abs=1e-3)

@@ -13,7 +13,11 @@ Decoding runs in a background thread with a small bounded queue, so reading over
 whatever the consumer does (inference); memory stays flat however long the video is.
 
 A frame the decoder rejects is logged, recorded in ``reader.errors`` (``FrameError``) and skipped;
-reading goes on with the next frame. A source that cannot be opened raises ``VideoReadError``
+reading goes on with the next frame. After a long corrupt stretch (``MAX_CONSECUTIVE_FAILURES``
+frames in a row) the reader seeks past it once when the container can; and at the end of a file
+whose container counts its frames exactly (``EXACT_COUNT_SUFFIXES``), every listed frame that was
+neither read nor reported (FFmpeg resynchronises past corrupt data silently) is recorded as a
+``FrameError`` after the last frame, its place unknown. Timestamps are rounded to the microsecond. A source that cannot be opened raises ``VideoReadError``
 naming it.
 """
 from __future__ import annotations
@@ -43,6 +47,9 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".m
 MAX_CONSECUTIVE_FAILURES = 25
 #: Frames per second assumed when the container gives none.
 DEFAULT_FPS = 30.0
+#: Containers whose frame count is exact (an index of every frame), so that frames the decoder
+#: dropped without a word can be counted at the end; other containers estimate it from the length.
+EXACT_COUNT_SUFFIXES = frozenset({".avi", ".mp4", ".m4v", ".mov", ".3gp"})
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,9 @@ class VideoReader:
     _index = 0
     _last_ts: float | None = None
     _t0: float | None = None
+    _yielded = 0
+    _last_index = -1
+    _ended = False
 
     def _timestamp(self, pos_ms: float) -> float:
         prev = self._last_ts
@@ -149,13 +159,15 @@ class VideoReader:
             ts = max(prev + 1e-3, (time.monotonic() - self._t0) * 1000.0)
         else:
             ts = prev + step
-        return ts
+        # to the microsecond: 12600.000000000002 is 12600.0 (still strictly after the previous one)
+        return round(max(round(ts, 3), prev + 1e-3), 3) if prev is not None else round(ts, 3)
 
     def _next_frame(self) -> VideoFrame | None:
         """Decode the next good frame; record undecodable ones; None at the end."""
         import cv2
 
         failures: list[int] = []
+        seeked = False   # one jump per corrupt stretch
         while True:
             if self._stop.is_set():
                 return None
@@ -168,9 +180,15 @@ class VideoReader:
                 self._index += 1
                 if self.is_stream and isinstance(self.source, int):
                     return None  # a camera that stops delivering has ended
-                if len(failures) >= MAX_CONSECUTIVE_FAILURES or (
-                        self.frame_count and self._index >= self.frame_count):
-                    return None  # end of file (or a truncated tail): not frame errors
+                if self.frame_count and self._index >= self.frame_count:
+                    return None  # the end of the file: not frame errors
+                if len(failures) >= MAX_CONSECUTIVE_FAILURES:
+                    # a long corrupt stretch: jump past it when the container can seek there, else
+                    # take it as the end (a truncated tail); frames lost either way are counted at
+                    # the end against the container's frame count (``_count_lost``)
+                    if not self.frame_count or seeked or not self._cap.set(cv2.CAP_PROP_POS_FRAMES, self._index):
+                        return None
+                    seeked = True
                 continue
             if self._t0 is None:
                 self._t0 = time.monotonic()
@@ -185,6 +203,8 @@ class VideoReader:
             self._last_ts = ts
             index = self._index
             self._index += 1
+            self._yielded += 1
+            self._last_index = index
             if img.ndim == 2:
                 rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
             elif img.shape[2] == 4:
@@ -201,6 +221,7 @@ class VideoReader:
                 n += 1
                 fr = self._next_frame()
                 if fr is None:
+                    self._ended = not self._stop.is_set()
                     break
                 while not self._stop.is_set():
                     try:
@@ -211,7 +232,25 @@ class VideoReader:
         except BaseException as exc:  # handed to the consumer, raised there
             q.put(exc)
             return
+        if self._ended:
+            self._count_lost()
         q.put(None)
+
+    def _count_lost(self) -> None:
+        """At the end of a file whose container counts its frames exactly: every listed frame
+        that was neither yielded nor recorded as an error was dropped by the decoder without a
+        word (FFmpeg resynchronises past corrupt data and numbers the frames after it as if
+        nothing were missing, so where they were is unknown): each is recorded as a
+        ``FrameError`` after the last frame, without a timestamp."""
+        if not self.frame_count or self.is_stream or Path(str(self.source)).suffix.lower() not in EXACT_COUNT_SUFFIXES:
+            return
+        lost = self.frame_count - self._yielded - len(self.errors)
+        for k in range(lost):
+            err = FrameError(self._last_index + 1 + k, None, f"the container lists {self.frame_count} frames; this one was "
+                             "lost in a corrupt stretch (its place in the video is unknown); skipped")
+            self.errors.append(err)
+        if lost > 0 and self.log_errors:
+            log.warning("%s: %d of %d frames lost in corrupt data", self.name, lost, self.frame_count)
 
     # ---- iteration -------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[VideoFrame]:

@@ -9,7 +9,11 @@ leaves readable files with every frame already written:
 - JSON: one document ``{header..., "frames": [...]}`` (``document_header`` makes the header;
   schema in ``SCHEMA``); each frame (and each skipped frame, as ``{"frame_index", "timestamp_ms",
   "error"}``) is written together with the closing brackets in one write that overwrites the
-  previous closing brackets, so the file is a whole document at every instant.
+  previous closing brackets, so the file is a whole document at every instant. A run that ends
+  normally (a ``with`` block left without an exception) closes the document with
+  ``"complete": true, "frames_written": N``; an interrupted one has no such keys. One limit: a
+  SIGKILL inside a frame's write can leave that frame cut at a memory-page boundary (Linux);
+  ``read_document`` then reads every frame before it (docs/kill_safety.md).
 - CSV: long format, one row per person and landmark, fixed header, flushed per frame.
 - COCO keypoint results: a JSON list, one entry per person, valid after every frame too.
 - NumPy ``.npz``: frames stacked into arrays (shapes in ``NpzWriter``), written on ``close``
@@ -72,6 +76,13 @@ def document_header(options, source: str | None, video: dict[str, Any] | None = 
 def image_frame(result: PoseResult, file: str | None) -> dict[str, Any]:
     """The document frame of a photo: ``{"file": ..., **result.to_dict()}``."""
     return {"file": file, **result.to_dict()}
+
+
+def complete_footer(frames: int) -> dict[str, Any]:
+    """The keys that end a document whose run ended normally: ``{"complete": true,
+    "frames_written": N}`` (N: entries in ``"frames"``, skipped frames included). A document
+    without them was interrupted (or is being written)."""
+    return {"complete": True, "frames_written": int(frames)}
 
 
 def skipped_frame(frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> dict:
@@ -147,6 +158,14 @@ class JsonWriter(_Writer):
         """Record a frame that could not be read: ``{"frame_index", "timestamp_ms", "error"}``."""
         self.write(skipped_frame(frame_index, timestamp_ms, error))
 
+    def __exit__(self, exc_type, *exc) -> None:
+        """A ``with`` block that ends normally marks the document complete; one left by an
+        exception (Ctrl-C, an error) closes it as it is, without the marker."""
+        self.close(footer=self.complete_footer() if exc_type is None else None)
+
+    def complete_footer(self) -> dict[str, Any]:
+        return complete_footer(self._n)
+
     def close(self, footer: dict[str, Any] | None = None) -> None:
         """Close the file; ``footer`` keys (e.g. a summary) are added after ``"frames"``."""
         if self._stream is not None:
@@ -161,6 +180,34 @@ class JsonWriter(_Writer):
             self._f.seek(self._end - len(self._TAIL))
             self._f.write(b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
         self._f.close()
+
+
+def read_document(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON document written by ``JsonWriter``, also one whose last frame was cut.
+
+    On Linux a SIGKILL that lands inside the one ``write()`` of a frame (several memory pages) can
+    stop it at a page boundary, leaving that frame half-written. The header and each frame are
+    one line each, so such a file is read up to its last whole frame (without ``"complete"``).
+    Raises ``InputError`` naming the file when not even the header is whole.
+    """
+    data = Path(path).read_bytes()
+    try:
+        return json.loads(data)
+    except ValueError:
+        pass
+    head, *lines = data.split(b"\n")
+    frames, dec = [], json.JSONDecoder()
+    for line in lines:
+        try:   # a whole frame, maybe followed by what is left of the old closing brackets
+            frames.append(dec.raw_decode(line.decode("utf-8"))[0])
+        except ValueError:
+            break
+    try:
+        doc = json.loads(head + b"]}")
+    except ValueError:
+        raise InputError(f"{path}: not a result document (its header is cut or foreign)") from None
+    doc["frames"] = [f for f in frames if isinstance(f, dict)]
+    return doc
 
 
 def csv_rows(result: PoseResult):

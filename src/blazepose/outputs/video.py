@@ -4,9 +4,16 @@
 each result with its RGB frame (``write(result, image)``), draws it with ``draw.draw_pose`` and
 encodes it with OpenCV, in a thread fed by a small bounded queue (memory stays flat); a skipped
 input frame (``skip``) repeats the previous picture, so the video keeps the input's timing. The
-codec follows the suffix: ``.mp4``/``.mov``/``.m4v`` MPEG-4 Part 2 (``mp4v``), ``.avi``
-Motion-JPEG, ``.webm`` VP8, ``.mkv`` and others ``mp4v``; ``fourcc`` overrides it
-(``browser_video_format`` finds the format browsers play that OpenCV can write here).
+codec follows the suffix: ``.mp4``/``.mov``/``.m4v`` H.264 where this OpenCV can encode it, else
+MPEG-4 Part 2 (``mp4v``, which browsers do not play); ``.avi`` Motion-JPEG; ``.webm`` VP8;
+``.mkv`` and others ``mp4v``; ``fourcc`` overrides it (``browser_video_format`` finds the format
+browsers play that OpenCV can write here: batch and the web server use it).
+
+After a hard kill (SIGKILL, power cut) a ``.webm``, ``.mkv`` or ``.avi`` file plays up to the last
+data OpenCV had written out (it writes in blocks of about 256 KB: the last seconds may be
+missing); an ``.mp4``/``.mov`` file is unreadable, because MP4 keeps its index at the end and
+OpenCV's writer offers no fragmented MP4. Ctrl-C and SIGTERM finalise every format
+(``docs/kill_safety.md``).
 ``max_side`` scales the pictures down so that their longer side is at most that many pixels.
 ``close()`` (also on Ctrl-C through ``with``) drains the queue and finalises the file.
 ``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame).
@@ -85,6 +92,12 @@ def browser_video_format() -> VideoFormat:
     return _FORMAT
 
 
+def _fourcc_for(suffix: str) -> str:
+    if suffix in (".mp4", ".m4v", ".mov") and browser_video_format().fourcc == "avc1":
+        return "avc1"
+    return FOURCC_BY_SUFFIX.get(suffix, "mp4v")
+
+
 def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     """``size`` (width, height) scaled down so its longer side is at most ``max_side`` (even sizes)."""
     w, h = int(size[0]), int(size[1])
@@ -106,7 +119,7 @@ class AnnotatedVideoWriter:
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fourcc = fourcc or FOURCC_BY_SUFFIX.get(self.path.suffix.lower(), "mp4v")
+        fourcc = fourcc or _fourcc_for(self.path.suffix.lower())
         self.frame_size = (int(size[0]), int(size[1]))
         self.size = scaled_size(self.frame_size, max_side)
         self._vw = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), float(fps), self.size)

@@ -3,7 +3,12 @@
 Local workers start from a fork server that has imported the pipeline once (POSIX), else from a
 fresh interpreter (spawn); never a fork of the caller. Each worker ignores Ctrl-C (the driver
 handles it), tells the driver its process id at start, and watches the driver: when the driver is
-gone (whatever killed it) the worker exits at once, so no worker outlives its batch.
+gone (whatever killed it) the worker exits within ``DRIVER_CHECK_S``, so no worker outlives its
+batch. The fork server needs nothing more: it exits when the last process holding its "alive"
+pipe is gone, that is the driver and every worker it forked (Python hands that pipe to each
+child). Workers also hold the folder's workers lock (``lock.py``) for their life, so a new batch
+on the same ``--out`` waits until they are gone (``tests/test_kill.py`` checks both, at several
+kill points).
 """
 from __future__ import annotations
 
@@ -18,12 +23,14 @@ from typing import Callable
 from ...errors import BlazePoseError
 from ...runtime.engine import usable_cores
 from .inputs import BatchItem
+from .lock import hold_workers_lock
 from .options import BatchOptions
 from .worker import BatchWorker, outcome
 
 #: How often a worker checks that its driver still runs (seconds).
-DRIVER_CHECK_S = 0.5
+DRIVER_CHECK_S = 0.2
 _WORKER: BatchWorker | None = None
+_WORKERS_LOCK: int | None = None   # kept open for the worker's life (see lock.py)
 
 
 def _driver_alive(pid: int) -> bool:
@@ -43,8 +50,9 @@ def _watch_driver(pid: int) -> None:
 
 
 def _init_worker(options: BatchOptions, out: str, num_threads: int, driver: int, pids) -> None:
-    global _WORKER
+    global _WORKER, _WORKERS_LOCK
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's to handle
+    _WORKERS_LOCK = hold_workers_lock(out)         # a new batch on `out` waits until this process is gone
     pids.put(os.getpid())
     threading.Thread(target=_watch_driver, args=(driver,), name="blazepose-driver-watch", daemon=True).start()
     _WORKER = BatchWorker(options, out, num_threads)

@@ -2,9 +2,12 @@
 whether a result on disk is complete and up to date.
 
 Every output is written under a ``.partial`` name and renamed only once complete, so a file with
-its final name is always whole. A re-run skips an input whose result file exists, is a complete
-document, and records the same input size, mtime and options (and whose extra outputs exist
-when asked).
+its final name is always whole. A re-run trusts nothing it does not check: it skips an input only
+when its result file parses as a whole document that ends with ``"complete": true`` and a
+``"frames_written"`` count that matches its frames (``JsonWriter.complete_footer``, written when
+the run ended normally), records
+the same input size, mtime and options, and its extra outputs exist when asked. Anything else is
+redone.
 """
 from __future__ import annotations
 
@@ -22,12 +25,18 @@ _BATCH_PREFIX = '{"batch": '
 
 def output_paths(out: str | os.PathLike, item: BatchItem, options: BatchOptions) -> dict[str, Path]:
     """The files one input produces under ``out``: ``result``; with --annotate ``annotated``
-    (``NAME.annotated.png`` or ``.mp4``); with --angles ``angles`` (``NAME.angles.json``)."""
+    (``NAME.annotated.png``, or for a video ``NAME.annotated.webm``: VP8, or ``.mp4`` H.264 where
+    OpenCV can encode it, see ``outputs.video.browser_video_format``); with --angles ``angles``
+    (``NAME.angles.json``)."""
     base = Path(out) / item.rel
     paths = {"result": base.with_name(base.name + RESULT_SUFFIX)}
     if options.annotate:
-        paths["annotated"] = base.with_name(base.name + (".annotated.png" if item.kind == "image"
-                                                         else ".annotated.mp4"))
+        if item.kind == "image":
+            paths["annotated"] = base.with_name(base.name + ".annotated.png")
+        else:
+            from ...outputs.video import browser_video_format
+
+            paths["annotated"] = base.with_name(base.name + ".annotated" + browser_video_format().ext)
     if options.angles:
         paths["angles"] = base.with_name(base.name + ".angles.json")
     return paths
@@ -40,26 +49,24 @@ def source_record(item: BatchItem, options: BatchOptions) -> dict:
 
 
 def read_batch_record(path: str | os.PathLike) -> dict | None:
-    """The ``"batch"`` record of a complete result file, or None (missing, partial, foreign)."""
+    """The ``"batch"`` record of a complete result file, or None (missing, partial, torn, foreign).
+
+    Complete means: the whole file parses as one JSON document, starts with our record, and ends
+    with ``JsonWriter.complete_footer``, whose frame count matches the frames in the document.
+    """
     try:
         with open(path, "rb") as f:
-            head = f.read(65536).decode("utf-8", errors="replace")
-            f.seek(0, os.SEEK_END)
-            if f.tell() < 8:
+            if not f.read(len(_BATCH_PREFIX)) == _BATCH_PREFIX.encode():
                 return None
-            f.seek(-8, os.SEEK_END)
-            tail = f.read()
-    except OSError:
+            f.seek(0)
+            doc = json.load(f)
+    except (OSError, ValueError):   # missing, or not one whole document (a cut or interleaved file)
         return None
-    # a whole document (this tool only ever renames complete files; this guards against a copy
-    # cut short): it starts with our record and ends by closing the frame list and the document
-    # on a line of their own (frames are one line each, so a cut inside a frame never does)
-    if not head.startswith(_BATCH_PREFIX) or not tail.rstrip().endswith(b"\n]}"):
+    if not isinstance(doc, dict) or doc.get("complete") is not True or not isinstance(doc.get("frames"), list):
         return None
-    try:
-        record, _ = json.JSONDecoder().raw_decode(head, len(_BATCH_PREFIX))
-    except ValueError:
+    if doc.get("frames_written") != len(doc["frames"]):
         return None
+    record = doc.get("batch")
     return record if isinstance(record, dict) else None
 
 

@@ -1,9 +1,12 @@
 """``run_batch``: every input into its outputs under ``out``, on every core, resumable; the report."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +16,7 @@ from ...runtime.engine import usable_cores
 from ..progress import progress_bar
 from .engines import chunks_of, run_local, run_ray
 from .inputs import collect_inputs
+from .lock import BatchLock
 from .options import DEFAULT_THREADS_PER_WORKER, BatchOptions
 from .resume import is_up_to_date, write_bytes_atomic
 
@@ -36,6 +40,7 @@ class BatchReport:
     done: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    pending: list = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
 
@@ -44,25 +49,54 @@ class BatchReport:
 
         return {"blazepose_version": __version__, "out": self.out, "engine": self.engine,
                 "workers": self.workers, "threads_per_worker": self.threads, "options": self.options,
-                "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed)},
+                "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed),
+                           "pending": len(self.pending)},
                 "seconds": round(self.seconds, 3), "interrupted": self.interrupted,
-                "done": self.done, "skipped": self.skipped, "failed": self.failed}
+                "done": self.done, "skipped": self.skipped, "failed": self.failed, "pending": self.pending}
 
     def summary(self) -> str:
         lines = [f"{len(self.done)} done, {len(self.skipped)} skipped (up to date), {len(self.failed)} failed"
-                 + (" (interrupted)" if self.interrupted else "") + f" in {self.seconds:.1f} s"]
+                 + (f", {len(self.pending)} not done (interrupted)" if self.interrupted else "")
+                 + f" in {self.seconds:.1f} s"]
         lines += [f"  failed: {f['error']}" for f in self.failed]
         return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """In the main thread: SIGTERM stops the batch like Ctrl-C (workers stopped, report written)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptions = BatchOptions(), *,
               workers: int | None = None, threads: int | None = None, engine: str = "local",
               address: str | None = None, force: bool = False, progress_stream=None) -> BatchReport:
-    """Process every input into ``out``; return (and write) the report. Never raises for a bad input."""
+    """Process every input into ``out``; return (and write) the report. Never raises for a bad input.
+
+    One batch at a time per ``out`` (``BatchBusyError`` otherwise, see ``lock.py``). Stopped by
+    Ctrl-C or SIGTERM, it stops its workers, writes the report (what is complete on disk counts as
+    done, the rest as pending) and raises ``KeyboardInterrupt``.
+    """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
-    t0 = time.perf_counter()
     out = os.path.abspath(out)
+    with BatchLock(out), _sigterm_as_interrupt():
+        return _run_locked(inputs, out, options, workers, threads, engine, address, force, progress_stream)
+
+
+def _run_locked(inputs, out, options, workers, threads, engine, address, force, progress_stream) -> BatchReport:
+    t0 = time.perf_counter()
     Path(out).mkdir(parents=True, exist_ok=True)
     items, missing = collect_inputs(inputs, exclude=out)
     todo, skipped = [], []
@@ -105,9 +139,23 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
         raise
     finally:
         prog.close()
+        _count_from_disk(report, todo, out, options)
         report.seconds = time.perf_counter() - t0
         order = {it.source: i for i, it in enumerate(items)}
         for lst in (report.done, report.failed):
             lst.sort(key=lambda d: order.get(d["input"], -1))
         write_bytes_atomic(Path(out) / REPORT_NAME, (json.dumps(report.to_dict(), indent=1) + "\n").encode())
     return report
+
+
+def _count_from_disk(report: BatchReport, todo, out: str, options: BatchOptions) -> None:
+    """Inputs of this run with no outcome (the batch stopped first): done if their outputs are
+    complete on disk (a worker finished them as the batch stopped), else pending."""
+    seen = {d["input"] for d in report.done + report.failed}
+    for it in todo:
+        if it.source in seen:
+            continue
+        if is_up_to_date(it, out, options):
+            report.done.append({"input": it.source, "rel": it.rel, "note": "finished as the batch stopped"})
+        else:
+            report.pending.append({"input": it.source, "rel": it.rel})

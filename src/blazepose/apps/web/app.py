@@ -22,7 +22,7 @@ from ...errors import ModelError
 from ...landmark import CONNECTIONS, LANDMARK_NAMES, side_of
 from ...models import registry
 from ...options import PoseOptions
-from ...outputs.export import document_header, image_frame
+from ...outputs.export import complete_footer, document_header, image_frame
 from ...outputs.video import browser_video_format
 from . import service
 from .handlers import install_error_handlers
@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
 
     def image_doc(name: str, res, opts: PoseOptions) -> dict:
         # The document ``blazepose image`` writes for one photo.
-        return {**document_header(opts, name), "frames": [image_frame(res, name)]}
+        return {**document_header(opts, name), "frames": [image_frame(res, name)], **complete_footer(1)}
 
     @app.post("/api/image", summary="Landmarks of one photo (JSON, as `blazepose image`)")
     async def post_image(file: Annotated[UploadFile, File(description="a photo (any format Pillow decodes)")],

@@ -4,16 +4,18 @@
 each result with its RGB frame (``write(result, image)``), draws it with ``draw.draw_pose`` and
 encodes it with OpenCV, in a thread fed by a small bounded queue (memory stays flat); a skipped
 input frame (``skip``) repeats the previous picture, so the video keeps the input's timing. The
-codec follows the suffix: ``.mp4``/``.mov``/``.m4v`` H.264 where this OpenCV can encode it, else
-MPEG-4 Part 2 (``mp4v``, which browsers do not play); ``.avi`` Motion-JPEG; ``.webm`` VP8;
-``.mkv`` and others ``mp4v``; ``fourcc`` overrides it (``browser_video_format`` finds the format
-browsers play that OpenCV can write here: batch and the web server use it).
+codec follows the suffix: ``.mp4``/``.mov``/``.m4v`` are H.264 in a *fragmented* MP4, written with
+PyAV (FFmpeg's libx264; a fragment per half second of video, each with its own index), so browsers play
+it and a file cut by a hard kill plays up to its last whole fragment; without PyAV's libx264 they
+fall back to OpenCV (H.264 where it can, else MPEG-4 Part 2, unreadable after a kill). ``.avi`` is
+Motion-JPEG, ``.webm`` VP8, ``.mkv`` and others ``mp4v``, all through OpenCV; ``fourcc`` forces
+OpenCV with that codec (``browser_video_format`` finds the format browsers play that OpenCV can
+write here: the web server uses it).
 
 After a hard kill (SIGKILL, power cut) a ``.webm``, ``.mkv`` or ``.avi`` file plays up to the last
 data OpenCV had written out (it writes in blocks of about 256 KB: the last seconds may be
-missing); an ``.mp4``/``.mov`` file is unreadable, because MP4 keeps its index at the end and
-OpenCV's writer offers no fragmented MP4. Ctrl-C and SIGTERM finalise every format
-(``docs/kill_safety.md``).
+missing), an ``.mp4`` up to its last whole fragment (the last half second may be missing). Ctrl-C and
+SIGTERM finalise every format (``docs/kill_safety.md``).
 ``max_side`` scales the pictures down so that their longer side is at most that many pixels.
 ``close()`` (also on Ctrl-C through ``with``) drains the queue and finalises the file.
 ``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame).
@@ -98,6 +100,78 @@ def _fourcc_for(suffix: str) -> str:
     return FOURCC_BY_SUFFIX.get(suffix, "mp4v")
 
 
+#: Suffixes written as fragmented H.264 MP4 with PyAV when it can.
+FRAGMENTED_MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
+
+
+def pyav_h264_available() -> bool:
+    """Whether PyAV with FFmpeg's libx264 encoder is installed."""
+    try:
+        import av
+    except ImportError:
+        return False
+    return "libx264" in av.codecs_available
+
+
+class _OpenCVEncoder:
+    """BGR frames into a file through ``cv2.VideoWriter``."""
+
+    def __init__(self, path: Path, fourcc: str, fps: float, size: tuple[int, int]):
+        import cv2
+
+        self._vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
+        if not self._vw.isOpened():
+            raise VideoWriteError(f"{path}: cannot create a video with codec {fourcc} "
+                                  "(unsupported suffix or no write permission)")
+        self.codec = fourcc
+        self.bgr = True
+
+    def write(self, frame: np.ndarray) -> None:
+        self._vw.write(frame)
+
+    def release(self) -> None:
+        self._vw.release()
+
+
+class _FragmentedMp4Encoder:
+    """RGB frames into a fragmented H.264 MP4 with PyAV (a keyframe and a fragment per half second)."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        from fractions import Fraction
+
+        import av
+
+        rate = Fraction(round(float(fps) * 1000), 1000).limit_denominator(1001)
+        try:
+            self._out = av.open(str(path), mode="w", format="mp4",
+                                options={"movflags": "frag_keyframe+empty_moov+default_base_moof",
+                                         "flush_packets": "1"})
+        except (OSError, av.FFmpegError) as exc:
+            raise VideoWriteError(f"{path}: cannot create the video ({exc})") from exc
+        self._stream = self._out.add_stream("libx264", rate=rate)
+        self._stream.width, self._stream.height = size[0] - size[0] % 2, size[1] - size[1] % 2
+        self._stream.pix_fmt = "yuv420p"
+        # no look-ahead or B-frames (each frame leaves the encoder at once), a keyframe and so a
+        # fragment every half second: a killed file loses at most the last half second or so
+        self._stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "23",
+                                "g": str(max(1, round(float(fps) / 2)))}
+        self.codec = "h264"
+        self.bgr = False
+
+    def write(self, frame: np.ndarray) -> None:
+        import av
+
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf = vf.reformat(width=self._stream.width, height=self._stream.height, format="yuv420p")
+        for packet in self._stream.encode(vf):
+            self._out.mux(packet)
+
+    def release(self) -> None:
+        for packet in self._stream.encode():
+            self._out.mux(packet)
+        self._out.close()
+
+
 def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     """``size`` (width, height) scaled down so its longer side is at most ``max_side`` (even sizes)."""
     w, h = int(size[0]), int(size[1])
@@ -115,17 +189,15 @@ class AnnotatedVideoWriter:
     def __init__(self, path, fps: float, size: tuple[int, int], *, min_visibility: float = 0.5,
                  draw_rois: bool = False, color_by_id: bool | None = None, max_side: int | None = None,
                  fourcc: str | None = None, queue_size: int = 8):
-        import cv2
-
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fourcc = fourcc or _fourcc_for(self.path.suffix.lower())
         self.frame_size = (int(size[0]), int(size[1]))
         self.size = scaled_size(self.frame_size, max_side)
-        self._vw = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*fourcc), float(fps), self.size)
-        if not self._vw.isOpened():
-            raise VideoWriteError(f"{self.path}: cannot create a video with codec {fourcc} "
-                                  "(unsupported suffix or no write permission)")
+        suffix = self.path.suffix.lower()
+        if fourcc is None and suffix in FRAGMENTED_MP4_SUFFIXES and pyav_h264_available():
+            self._enc = _FragmentedMp4Encoder(self.path, fps, self.size)
+        else:
+            self._enc = _OpenCVEncoder(self.path, fourcc or _fourcc_for(suffix), fps, self.size)
         self.min_visibility, self.draw_rois = min_visibility, draw_rois
         self.color_by_id = color_by_id
         self.frames_written = 0
@@ -157,9 +229,9 @@ class AnnotatedVideoWriter:
                                                              color_by_id=self.color_by_id)
                     if (img.shape[1], img.shape[0]) != self.size:
                         img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
-                    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+                    bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if self._enc.bgr else img
                     self._last = bgr
-                self._vw.write(bgr)
+                self._enc.write(bgr)
                 self.frames_written += 1
             except BaseException as exc:  # reported to the producer on its next call
                 self._error = exc
@@ -193,7 +265,10 @@ class AnnotatedVideoWriter:
         self._closed = True
         self._q.put(None)
         self._thread.join()
-        self._vw.release()
+        try:
+            self._enc.release()
+        except Exception as exc:  # noqa: BLE001 - reported as the writer's error below
+            self._error = self._error or exc
         if self._error is not None:
             raise VideoWriteError(f"{self.path}: writing failed: {self._error}") from self._error
 

@@ -79,3 +79,13 @@ def test_image_takes_folders_and_globs(tmp_path):
     p = run("image", str(tmp_path / "p*.jpg"))
     assert p.returncode == 0, p.stderr
     assert len(json.loads(p.stdout)["frames"]) == 2
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["serve", "--port", "99999"], "blazepose serve: error: argument --port: 99999 is not a port number"),
+    (["video", "x.mp4", "--reps", "lunge"], "blazepose video: error: argument --reps: invalid choice: 'lunge'"),
+    (["image"], "blazepose image: error: the following arguments are required: PATH"),
+])
+def test_argument_errors_are_one_line_too(args, needle):
+    p = run(*args)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stderr.startswith(needle), p.stderr

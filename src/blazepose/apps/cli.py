@@ -188,8 +188,16 @@ EXTENSIONS: list[str] = ["blazepose.apps.video_cli", "blazepose.apps.web", "blaz
                          "blazepose.apps.evaluate"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``blazepose CMD: error: ...`` on stderr, exit status 2
+    (``--help`` shows the usage); subcommands' parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="blazepose", description="BlazePose body landmarks from photos and videos.")
+    parser = Parser(prog="blazepose", description="BlazePose body landmarks from photos and videos.")
     parser.add_argument("--version", action="version", version=f"blazepose {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -126,6 +126,7 @@ def main() -> None:
     if a.quick:
         a.images, a.rounds = 24, 1
     from blazepose.apps.batch import BatchOptions, run_batch
+    from blazepose.options import PoseOptions
     from blazepose.runtime.engine import usable_cores
 
     cores = usable_cores()
@@ -151,7 +152,7 @@ def main() -> None:
             for w, t, b in configs[r % len(configs):] + configs[:r % len(configs)]:
                 out = tmp / f"out-{r}-{w}x{t}-b{b}"
                 t0, c0 = time.perf_counter(), cpu_seconds()
-                rep = run_batch([str(tmp / "photos")], out, BatchOptions(model=a.model, batch_size=b),
+                rep = run_batch([str(tmp / "photos")], out, BatchOptions(PoseOptions(model=a.model), batch_size=b),
                                 workers=w, threads=t)
                 s, c = time.perf_counter() - t0, cpu_seconds() - c0
                 if w > 1:   # workers are not our children (fork server): they report their CPU time

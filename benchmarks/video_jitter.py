@@ -57,19 +57,29 @@ def run_frames(model: str, frames, smooth: bool) -> np.ndarray:
 
 
 def offline_from_raw_frames(model: str, frames) -> np.ndarray:
-    """Offline smoothing on in-memory frames: the library's two passes, fed from a list."""
-    from blazepose import PoseLandmarker
-    from blazepose.stages import smoothing as sm
+    """Offline smoothing of in-memory frames through the library's own path: the frames go into a
+    lossless FFV1 video (PyAV; the noise is kept exactly), read back by ``process_video``."""
+    import tempfile
+    from fractions import Fraction
 
-    with PoseLandmarker(model) as pl:
-        pl._tracker.smooth_landmarks = False
-        lm, sc, ts = [], [], []
-        for t, f in frames:
-            (p,), _ = pl._track(f, t / 1000.0)
-            lm.append(p.estimate.landmarks[:33])
-            sc.append(1.0 / sm.object_scale(p.estimate.landmarks[33], p.estimate.landmarks[34]))
-            ts.append(t / 1000.0)
-    return sm.smooth_offline(np.stack(lm), np.array(ts), sm.LANDMARK_FILTER, np.array(sc))[:, :, :2]
+    import av
+
+    from blazepose import PoseLandmarker
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "still.mkv"
+        with av.open(str(path), mode="w") as out:
+            h, w = frames[0][1].shape[:2]
+            stream = out.add_stream("ffv1", rate=Fraction(30, 1))
+            stream.width, stream.height, stream.pix_fmt = w, h, "bgr0"
+            for _, f in frames:
+                for packet in stream.encode(av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="bgr0")):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+        with PoseLandmarker(model) as pl:
+            rs = list(pl.process_video(path, offline_smoothing=True))
+    return np.stack([r.landmarks[0, :, :2] for r in rs])
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ PyAV (FFmpeg's libx264; a fragment per half second of video, each with its own i
 it and a file cut by a hard kill plays up to its last whole fragment; without PyAV's libx264 they
 fall back to OpenCV (H.264 where it can, else MPEG-4 Part 2, unreadable after a kill). ``.avi`` is
 Motion-JPEG, ``.webm`` VP8, ``.mkv`` and others ``mp4v``, all through OpenCV; ``fourcc`` forces
-OpenCV with that codec (``browser_video_format`` finds the format browsers play that OpenCV can
-write here: the web server uses it).
+OpenCV with that codec. ``browser_video_format`` is the format batch and the web server write:
+the fragmented H.264 MP4, or, without PyAV's libx264, what OpenCV can write that browsers play.
 
 After a hard kill (SIGKILL, power cut) a ``.webm``, ``.mkv`` or ``.avi`` file plays up to the last
 data OpenCV had written out (it writes in blocks of about 256 KB: the last seconds may be
@@ -48,7 +48,7 @@ class VideoWriteError(BlazePoseError):
 
 @dataclass(frozen=True)
 class VideoFormat:
-    fourcc: str
+    fourcc: str | None
     ext: str
     mime: str
 
@@ -58,13 +58,17 @@ _FORMAT_LOCK = threading.Lock()
 
 
 def browser_video_format() -> VideoFormat:
-    """The browser-playable format OpenCV can write here: H.264 mp4 if it can, else WebM VP8.
+    """The browser-playable format this installation writes best: H.264 in a fragmented MP4 with
+    PyAV (``fourcc`` None: ``AnnotatedVideoWriter`` picks PyAV by the ``.mp4`` suffix), else what
+    OpenCV can write, H.264 mp4 if it can, else WebM VP8.
 
     (The opencv-python wheels ship no H.264 encoder; VP8 WebM plays in every current browser and
-    encodes about 3x faster than VP9.) Probed once per process.
+    encodes about 3x faster than VP9.) Probed once per process, silently.
     """
     global _FORMAT
     with _FORMAT_LOCK:
+        if _FORMAT is None and pyav_h264_available():
+            _FORMAT = VideoFormat(None, ".mp4", "video/mp4")
         if _FORMAT is None:
             import cv2
 

@@ -3,8 +3,8 @@
 Inputs are files, folders (searched recursively for image and video files) and glob patterns.
 Each input gets one JSON result file in a folder tree under ``--out`` that mirrors the inputs'
 tree below their common folder: ``photos/a/b.jpg`` → ``OUT/a/b.jpg.json`` (plus
-``b.jpg.annotated.png`` with ``--annotate``, ``.annotated.webm`` for a video (VP8; ``.mp4`` H.264
-where OpenCV can encode it: ``outputs.video.browser_video_format``), and
+``b.jpg.annotated.png`` with ``--annotate``, ``.annotated.mp4`` for a video (H.264 in a fragmented MP4;
+``.webm`` VP8 where PyAV's libx264 is missing: ``outputs.video.browser_video_format``), and
 ``b.jpg.angles.json`` with ``--angles``: ``outputs.angles.AnglesWriter``'s joint angles and
 range-of-motion summary). The JSON is the streaming format of ``outputs.export.JsonWriter`` (one
 frame for a photo; one per frame for a video, in video mode: tracking and smoothing) with a

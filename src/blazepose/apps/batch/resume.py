@@ -25,8 +25,8 @@ _BATCH_PREFIX = '{"batch": '
 
 def output_paths(out: str | os.PathLike, item: BatchItem, options: BatchOptions) -> dict[str, Path]:
     """The files one input produces under ``out``: ``result``; with --annotate ``annotated``
-    (``NAME.annotated.png``, or for a video ``NAME.annotated.webm``: VP8, or ``.mp4`` H.264 where
-    OpenCV can encode it, see ``outputs.video.browser_video_format``); with --angles ``angles``
+    (``NAME.annotated.png``, or for a video ``NAME.annotated.mp4``: H.264, or ``.webm`` VP8 where
+    PyAV's libx264 is missing, see ``outputs.video.browser_video_format``); with --angles ``angles``
     (``NAME.angles.json``)."""
     base = Path(out) / item.rel
     paths = {"result": base.with_name(base.name + RESULT_SUFFIX)}

@@ -389,7 +389,7 @@ def test_a_job_failing_half_way_keeps_what_it_wrote(client, tmp_path, monkeypatc
     st = wait_job(client, job_id)
     # the encoder thread fails on the third frame; the loop learns it on its next write
     assert st["state"] == "failed" and st["partial"] and "simulated encoder crash" in st["error"]
-    assert 2 <= st["frames_done"] < 6
+    assert 2 <= st["frames_done"] <= 6   # the loop may write every frame before it hears of the error
     doc = client.get(st["downloads"]["json"]).json()          # still a valid document
     assert [f["frame_index"] for f in doc["frames"]] == list(range(st["frames_done"]))
     assert client.get(st["downloads"]["video"]).status_code == 200

@@ -101,10 +101,13 @@ def test_square_tiles_cover_and_overlap():
 
 
 def test_auto_plan_depends_on_the_image_size():
-    assert [len(lv) for lv in multi.auto_tile_levels(640, 425)] == [2, 6]
-    assert [len(lv) for lv in multi.auto_tile_levels(1920, 1080)] == [3, 8]
-    assert [len(lv) for lv in multi.auto_tile_levels(640, 640)] == [4, 9]  # square: no level at 1x (the whole image)
-    assert multi.auto_tile_levels(300, 200) == []                          # tiles would be < 224 px
+    # one level of squares of the longer side / 2.25 (at least 224 px), overlapping by 30 %
+    assert multi.auto_tile_levels(640, 425) == [multi.square_tiles(640, 425, 284)]
+    assert [len(lv) for lv in multi.auto_tile_levels(640, 425)] == [6]      # 3 x 2
+    assert [len(lv) for lv in multi.auto_tile_levels(1920, 1080)] == [6]    # side 853
+    assert [len(lv) for lv in multi.auto_tile_levels(640, 640)] == [9]      # 3 x 3
+    assert multi.auto_tile_levels(500, 333)[0][0] == (0, 0, 224, 224)       # 222 px raised to 224
+    assert multi.auto_tile_levels(300, 200) == []                           # would zoom < 1.5x
 
 
 def test_add_new_detections_keeps_coarse_ones_exactly():
@@ -120,7 +123,7 @@ def test_auto_is_off_for_one_person_and_validated(landmarker_factory):
     from blazepose import PoseLandmarker
 
     assert landmarker_factory("full").detection_plan(640, 425) == []
-    assert [len(lv) for lv in landmarker_factory("full", max_num_poses=10).detection_plan(640, 425)] == [2, 6]
+    assert [len(lv) for lv in landmarker_factory("full", max_num_poses=10).detection_plan(640, 425)] == [6]
     with pytest.raises(ValueError, match="detection_tiles"):
         PoseLandmarker(detection_tiles="many")
 

@@ -140,8 +140,8 @@ class PoseLandmarker:
         """Where the detector looks besides the whole image: levels of tiles ``(x0, y0, x1, y1)``.
 
         ``detection_tiles="auto"`` (the default): none with ``max_num_poses=1`` (MediaPipe's
-        path), else ``stages.multi.auto_tile_levels`` (square tiles at 1.5x and 2.25x the whole
-        image's zoom, chosen from the image size). An int n >= 2: one level, the 2x2 ... n x n
+        path), else ``stages.multi.auto_tile_levels`` (square tiles at 2.25x the whole image's
+        zoom, chosen from the image size). An int n >= 2: one level, the 2x2 ... n x n
         grids of ``stages.multi.tile_pyramid``; 0 or 1: none.
         """
         if self.detection_tiles == "auto":

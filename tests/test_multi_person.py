@@ -156,7 +156,7 @@ def _found(results) -> tuple[int, int]:
 @pytest.mark.parametrize("max_num_poses, tiles, at_least", [
     (1, "auto", 4),   # the reference's single person per image: 4 of 12 (MediaPipe legacy: 4 of 12)
     (10, 0, 4),       # the detector alone sees one person in each of these images
-    (10, "auto", 10),  # the default plan for several people (2 + 6 square tiles): 11 of 12 measured
+    (10, "auto", 11),  # the default plan for several people (whole image + 6 square tiles): 11 of 12
     (10, 3, 10),      # whole image + 2x2 + 3x3 tiles: 10 of 12
 ])
 def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, at_least):

@@ -7,11 +7,11 @@ number of poses returned, the duplicate pairs among them (OKS > 0.3), the detect
 and the median time per image, for
 ``max_num_poses=1`` (the default, MediaPipe's path) and ``max_num_poses=10`` with the tiled detection
 pass off (``detection_tiles=0``), on its default ``"auto"`` plan, and as today's 2x2 + 3x3 grids
-(``detection_tiles=3``), and
+(``detection_tiles=3``), optionally with other tile zooms for the auto plan (``--zooms``), and
 for MediaPipe 0.10.14's legacy solution (one person per image) in the same run; then the time of
 max_num_poses=10 (auto) over max_num_poses=1, both timed alternately in one loop.
 
-    .venv/bin/python benchmarks/multi_person_coco.py [--repeats 5] [--tiles 3] [--no-reference]
+    .venv/bin/python benchmarks/multi_person_coco.py [--repeats 5] [--tiles 3] [--zooms 2.0 2.5] [--no-reference]
     .venv/bin/python benchmarks/multi_person_coco.py --quick
 """
 from __future__ import annotations
@@ -116,6 +116,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5, help="timing repeats over the 4 images (default 5)")
     ap.add_argument("--tiles", type=int, default=3, help="detection_tiles for the tiled rows (default 3)")
+    ap.add_argument("--zooms", type=float, nargs="*", default=[],
+                    help="also run max_num_poses=10 auto with these tile zooms instead of "
+                         "stages.multi.AUTO_ZOOM (e.g. 2.0 2.5), one row each")
     ap.add_argument("--no-reference", action="store_true", help="skip MediaPipe")
     ap.add_argument("--quick", action="store_true", help="1 repeat")
     a = ap.parse_args()
@@ -127,17 +130,24 @@ def main() -> None:
     n_eligible = sum(len(eligible(anns.get(i, []))) for i in images)
     print(f"COCO fixtures: {len(images)} images, {n_eligible} people with >= {MIN_LABELLED} labelled keypoints; "
           f"found = matched with PCK@{ALPHA} >= {MIN_PCK}; full model")
-    print(f"{'configuration':<36}{'found':>9}{'fraction':>10}{'poses':>7}{'dups':>6}{'det calls':>11}{'ms/image':>10}")
-    for n, tiles in ((1, "auto"), (10, 0), (10, "auto"), (10, a.tiles)):
-        if True:
+    print(f"{'configuration':<44}{'found':>9}{'fraction':>10}{'poses':>7}{'dups':>6}{'det calls':>11}{'ms/image':>10}")
+    from blazepose.stages import multi
+
+    default_zoom = multi.AUTO_ZOOM
+    rows = [(1, "auto", None), (10, 0, None), (10, "auto", None), (10, a.tiles, None)]
+    for n, tiles, zoom in rows + [(10, "auto", z) for z in a.zooms]:
+        multi.AUTO_ZOOM = default_zoom if zoom is None else zoom
+        try:
             r = run_ours(n, tiles, a.repeats, images, anns)
-            name = f"blazepose max_num_poses={n} tiles={tiles}"
-            print(f"{name:<36}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
+        finally:
+            multi.AUTO_ZOOM = default_zoom
+        name = f"blazepose max_num_poses={n} tiles={tiles}" + ("" if zoom is None else f" zoom {zoom:g}")
+        print(f"{name:<44}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
                   f"{r['duplicates']:>6}{r['detector_calls']:>11.0f}{r['median_ms']:>10.1f}", flush=True)
     if not a.no_reference:
         r = run_reference_side(images, anns)
         name = "mediapipe 0.10.14 legacy (1 person)"
-        print(f"{name:<36}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
+        print(f"{name:<44}{r['found']:>4}/{r['total']:<4}{r['found'] / r['total']:>10.2f}{r['poses']:>7}"
               f"{'':>6}{'':>11}{'':>10}")
     t1, t10 = interleaved_ratio(a.repeats, images)
     print(f"interleaved, same loop: max_num_poses=1 {t1:.1f} ms, max_num_poses=10 (auto) {t10:.1f} ms "

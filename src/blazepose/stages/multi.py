@@ -222,9 +222,9 @@ def select_people(landmarks: np.ndarray, visibility: np.ndarray | None = None, *
 
 # ---- where the detector looks ------------------------------------------------------------------
 #: The tiles zoom in this much over the whole image's letterbox (tile side = longer side / zoom).
-#: Measured on the COCO fixtures, whole image + one level of tiles: zoom 2.25 finds 11 of 12
-#: people in 7 detector calls per image; the former plan (zoom 1.5 then 2.25 of the shorter side)
-#: found 10 in 3-11 calls; zoom 2.0 finds 10, 2.5 finds 10 in 9.
+#: Measured on the COCO fixtures (``benchmarks/multi_person_coco.py --zooms 2.0 2.5``): zoom 2.25
+#: finds 11 of 12 people with 7 detector calls per image, 2.0 and 2.5 find 10; the former plan
+#: (zoom 1.5 then 2.25 of the shorter side, 3-11 calls) found 10.
 AUTO_ZOOM = 2.25
 #: Tiles are never smaller than this many pixels (smaller ones would only upsample).
 AUTO_MIN_TILE = 224

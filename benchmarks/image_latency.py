@@ -35,22 +35,29 @@ def images() -> list[Path]:
     return [ref / "pose.jpg", ref / "dance.jpg", *sorted((FIXTURES / "coco").glob("*.jpg"))]
 
 
+def time_model_calls(pl) -> list[float]:
+    """Wrap a landmarker's two engines so that each model call appends its wall ms to the list
+    returned (clear it after the warm-up)."""
+    model_ms: list[float] = []
+    for eng in (pl._detector, pl._landmarker):
+        run = eng.run
+
+        def timed(batch, _run=run):
+            t = time.perf_counter()
+            out = _run(batch)
+            model_ms.append((time.perf_counter() - t) * 1000)
+            return out
+        eng.run = timed
+    return model_ms
+
+
 def measure_ours(model: str, paths: list[Path], repeats: int, engine: str) -> dict:
     from blazepose import PoseLandmarker
     from blazepose.io.images import read_image
 
     arrays = [read_image(p) for p in paths]
     with PoseLandmarker(model, engine=engine) as pl:
-        model_ms = []
-        for eng in (pl._detector, pl._landmarker):
-            run = eng.run
-
-            def timed(batch, _run=run):
-                t = time.perf_counter()
-                out = _run(batch)
-                model_ms.append((time.perf_counter() - t) * 1000)
-                return out
-            eng.run = timed
+        model_ms = time_model_calls(pl)
         first = pl.process_image(arrays[0])   # warm-up
         model_ms.clear()
         totals = []

@@ -10,6 +10,7 @@ from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
+from .output_paths import angles_summary, check_distinct, check_writable
 
 log = logging.getLogger("blazepose")
 
@@ -39,6 +40,8 @@ def check_image_outputs(args, items) -> None:
     """Refuse, before any model loads, outputs that cannot be written as asked."""
     from ..outputs.export import format_from_path
 
+    if not 0.0 <= args.min_visibility <= 1.0:     # the same check and message as batch's
+        raise UsageError(f"min_visibility must be in [0, 1], got {args.min_visibility!r}")
     for flag, target, suffixes in (("--annotate", args.annotate, PICTURE_SUFFIXES),
                                    ("--mask", args.mask, PICTURE_SUFFIXES), ("--plot", args.plot, PICTURE_SUFFIXES),
                                    ("--plot3d", args.plot3d, (".html",)), ("--bvh", args.bvh, (".bvh",))):
@@ -65,6 +68,11 @@ def check_image_outputs(args, items) -> None:
                 raise UsageError(f"{flag} {target}: the name must end in " + " or ".join(names[w] for w in want))
     if args.angles and Path(args.angles).is_dir():
         raise UsageError(f"--angles {args.angles}: is a folder; give a .csv or .json file name")
+    several = len(items) > 1
+    for flag in ("json", "csv", "angles", "annotate", "mask", "plot", "plot3d", "bvh"):
+        if getattr(args, flag):
+            check_writable(f"--{flag}", getattr(args, flag),
+                           folder=several and flag not in ("json", "csv", "angles"))
     if args.plot:
         from ..outputs.plot import require_matplotlib
 
@@ -97,6 +105,9 @@ def cmd_image(args, options: PoseOptions) -> int:
     names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
              (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"),
               ("plot3d", ".3d.html"), ("bvh", ".bvh"))}
+    check_distinct([(f"--{flag}", str(out)) for flag, per_photo in names.items() for out in per_photo.values()]
+                   + [("--json", args.json), ("--csv", args.csv), ("--angles", args.angles),
+                      ("--angles summary", angles_summary(args.angles))], [it.source for it in items])
     options = options.replace(enable_segmentation=bool(args.mask) or options.enable_segmentation)
     meta = document_header(options, items[0].source if len(items) == 1 else None)
     failed = [m["error"] for m in missing]
@@ -252,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"blazepose {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BlazePoseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:      # the disk: full, or a file or folder that cannot be written
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, video_header
+from .output_paths import angles_summary, check_distinct, check_writable
 from .progress import progress_bar
 
 
@@ -74,6 +75,14 @@ def cmd_video(args, options: PoseOptions) -> int:
     if args.offline_smoothing and not options.smooth_landmarks:
         raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
     check_3d_outputs(args)
+    if not 0.0 <= args.min_visibility <= 1.0:     # the same check and message as batch's
+        raise UsageError(f"min_visibility must be in [0, 1], got {args.min_visibility!r}")
+    outputs = [("-o", args.output), ("--json", args.json), ("--csv", args.csv), ("--bvh", args.bvh),
+               ("--plot3d", args.plot3d), ("--angles", args.angles), ("--plot", args.plot)]
+    for flag, target in outputs:
+        if target:
+            check_writable(flag, target)
+    check_distinct(outputs + [("--angles summary", angles_summary(args.angles))], [str(args.input)])
     if args.bvh and options.upper_body_only:
         raise UsageError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
     reader = VideoReader(args.input, max_frames=args.max_frames)

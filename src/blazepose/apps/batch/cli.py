@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ...errors import InputError
+from ...errors import UsageError
+from ..output_paths import check_distinct, check_writable
 from ...options import PoseOptions
 from .options import DEFAULT_BATCH_SIZE, BatchOptions
 from .run import REPORT_NAME, run_batch
@@ -12,7 +13,11 @@ from .run import REPORT_NAME, run_batch
 
 def cmd_batch(args, options: PoseOptions) -> int:
     if args.workers is not None and args.workers < 1:
-        raise InputError(f"--workers must be >= 1, got {args.workers}")
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    check_writable("--out", args.out, folder=True)
+    if args.csv:
+        check_writable("--csv", args.csv)
+        check_distinct([("--csv", args.csv)], args.inputs)
     opts = BatchOptions(options.replace(num_threads=None), annotate=args.annotate, angles=args.angles,
                         min_visibility=args.min_visibility, batch_size=args.batch_size)
     report = run_batch(args.inputs, args.out, opts, workers=args.workers, threads=options.num_threads,

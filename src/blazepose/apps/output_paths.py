@@ -1,0 +1,50 @@
+"""Checks on the output names of one command-line run, made before any model loads or frame is
+read: each output can be created where it is named, no two outputs name the same file, and no
+output names one of the run's inputs (which it would overwrite). Each failure is a ``UsageError``
+(one line on stderr, exit status 2)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from ..errors import UsageError
+
+
+def check_writable(flag: str, target: str, *, folder: bool = False) -> None:
+    """Refuse ``target`` when the folder it goes in (``target`` itself with ``folder``) cannot be
+    created or written: a file stands where a folder is needed, or the nearest existing folder is
+    not writable."""
+    path = Path(os.path.abspath(target))
+    anc = path if folder else path.parent
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise UsageError(f"{flag} {target}: {anc} is a file, not a folder")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {target}: the folder {anc} is not writable")
+
+
+def check_distinct(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[str] = ()) -> None:
+    """Refuse two outputs (``(flag, name)`` pairs; empty names are skipped) that name the same
+    file, and an output that names an input."""
+    ins = {os.path.realpath(p) for p in inputs}
+    seen: dict[str, str] = {}
+    for flag, target in outputs:
+        if not target:
+            continue
+        key = os.path.realpath(target)
+        if key in ins:
+            raise UsageError(f"{flag} {target}: is an input of this run and would be overwritten")
+        if key in seen:
+            raise UsageError(f"{flag} {target}: {seen[key]} writes to the same file; give each output its own name")
+        seen[key] = flag
+
+
+def angles_summary(target: str | None) -> str | None:
+    """The second file ``--angles NAME.csv`` writes (its summary), or None."""
+    if not target or Path(target).suffix.lower() != ".csv":
+        return None
+    from ..outputs.angles import summary_path
+
+    return str(summary_path(target))

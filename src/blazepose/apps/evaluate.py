@@ -18,11 +18,26 @@ L_SH, R_SH, L_HIP, R_HIP = 5, 6, 11, 12
 
 
 def load_coco(path: str | Path) -> tuple[dict, dict]:
-    """(images by id, annotations grouped by image id) from a COCO person-keypoints file."""
+    """(images by id, annotations grouped by image id) from a COCO person-keypoints file.
+
+    Raises ``ValueError`` saying what is malformed: not an object with ``images`` and
+    ``annotations`` lists, an image without ``id`` or ``file_name``, an annotation without
+    ``image_id`` or whose ``keypoints`` are not 17 × (x, y, v) numbers.
+    """
     d = json.loads(Path(path).read_text())
+    if not isinstance(d, dict) or not isinstance(d.get("images"), list) or not isinstance(d.get("annotations"), list):
+        raise ValueError("expected an object with 'images' and 'annotations' lists")
+    for i, im in enumerate(d["images"]):
+        if not isinstance(im, dict) or "id" not in im or not isinstance(im.get("file_name"), str):
+            raise ValueError(f"images[{i}]: expected an object with 'id' and 'file_name'")
     images = {im["id"]: im for im in d["images"]}
     anns: dict[int, list] = {}
-    for a in d["annotations"]:
+    for i, a in enumerate(d["annotations"]):
+        kp = a.get("keypoints") if isinstance(a, dict) else None
+        if (not isinstance(a, dict) or "image_id" not in a or not isinstance(kp, list) or len(kp) != 51
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in kp)):
+            raise ValueError(f"annotations[{i}]: expected an object with 'image_id' and 'keypoints' "
+                             "(17 × x, y, v: 51 numbers)")
         anns.setdefault(a["image_id"], []).append(a)
     return images, anns
 
@@ -125,7 +140,7 @@ def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alp
     PCK; ``pck_all``: mean over all people, 0 for those not found; ``ap``: pycocotools' keypoint
     AP over the evaluated images (every returned pose, scored by its pose score).
     """
-    from ..errors import InputError
+    from ..errors import ImageReadError, InputError
 
     ann_path, folder = Path(annotations), Path(images_dir)
     if not ann_path.is_file():
@@ -141,12 +156,17 @@ def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alp
     dets: list[dict] = []
     done: list[int] = []
     missing = 0
+    unreadable: list[str] = []
     for iid, im in images.items():
         path = folder / im["file_name"]
         if not path.is_file():
             missing += 1
             continue
-        res = landmarker.process_image(path)
+        try:
+            res = landmarker.process_image(path)
+        except ImageReadError as exc:     # reported and skipped, like a bad photo in image and batch
+            unreadable.append(str(exc))
+            continue
         done.append(iid)
         coco17 = res.coco17
         poses += len(res)
@@ -160,8 +180,9 @@ def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alp
             dets.append({"image_id": iid, "category_id": 1, "keypoints": kp.reshape(-1).round(2).tolist(),
                          "score": float(res.scores[p])})
     if not done:
-        raise InputError(f"{folder}: none of the {len(images)} images of {ann_path.name} is there")
-    out = {"images": len(done), "missing_images": missing, "people": total, "found": found,
+        raise InputError(f"{folder}: none of the {len(images)} images of {ann_path.name} is there"
+                         + "".join(f"; {u}" for u in unreadable))
+    out = {"images": len(done), "missing_images": missing, "unreadable_images": unreadable, "people": total, "found": found,
            "poses": poses, "alpha": alpha, "min_pck": min_pck, "min_labelled": min_labelled,
            "pck_found": float(np.mean(pcks)) if pcks else float("nan"),
            "pck_all": float(np.sum(pcks) / total) if total else float("nan")}
@@ -178,6 +199,7 @@ def format_report(m: dict) -> str:
              f"poses returned: {m['poses']}",
              f"PCK@{m['alpha']} of found people: {m['pck_found']:.3f}; over all people (0 if not found): "
              f"{m['pck_all']:.3f}"]
+    lines += [f"unreadable, skipped: {u}" for u in m.get("unreadable_images", [])]
     if "ap" in m:
         lines.append("COCO keypoint AP (pycocotools, OKS): " + ", ".join(f"{k} {v:.3f}" for k, v in m["ap"].items()))
     return "\n".join(lines)
@@ -185,6 +207,7 @@ def format_report(m: dict) -> str:
 
 def cmd_eval(args, options) -> int:
     import json as _json
+    import sys
 
     from ..api.landmarker import PoseLandmarker
 
@@ -194,7 +217,9 @@ def cmd_eval(args, options) -> int:
     m.update({"model": options.model, "max_num_poses": options.max_num_poses,
               "detection_tiles": options.detection_tiles})
     print(_json.dumps(m, indent=1) if args.json else format_report(m))
-    return 0
+    for u in m["unreadable_images"]:
+        print(f"error: {u}", file=sys.stderr)
+    return 1 if m["unreadable_images"] else 0
 
 
 def _positive(text: str) -> int:

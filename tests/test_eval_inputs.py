@@ -72,3 +72,10 @@ def test_an_unreadable_image_is_reported_and_the_others_still_count(tmp_path, ca
         for name in ("000000000785.jpg", "000000196141.jpg", "000000197388.jpg"):
             (folder / name).write_bytes(b"")
         evaluate.evaluate(landmarker_factory("full", max_num_poses=10), ANN, folder, with_ap=False)
+
+
+def test_eval_help_states_its_own_max_poses_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "people per image, 1..100 (default 10)" in text and "(default 1)" not in text

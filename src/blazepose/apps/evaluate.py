@@ -240,6 +240,9 @@ def register(subparsers) -> None:
     p.add_argument("images", help="folder holding the file's images (by file_name)")
     PoseOptions.add_arguments(p)
     p.set_defaults(max_num_poses=10)   # several people by default here: ground truth has several
+    for action in p._actions:          # and --help says so
+        if action.dest == "max_num_poses":
+            action.help = action.help.replace("(default 1)", "(default 10)")
     p.add_argument("--alpha", type=float, default=0.2, help="PCK threshold, fraction of the torso (default 0.2)")
     p.add_argument("--min-labelled", type=_positive, default=MIN_LABELLED,
                    help=f"people with at least this many labelled keypoints count (default {MIN_LABELLED})")

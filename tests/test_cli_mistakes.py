@@ -85,7 +85,25 @@ def test_image_takes_folders_and_globs(tmp_path):
     (["serve", "--port", "99999"], "blazepose serve: error: argument --port: 99999 is not a port number"),
     (["video", "x.mp4", "--reps", "lunge"], "blazepose video: error: argument --reps: invalid choice: 'lunge'"),
     (["image"], "blazepose image: error: the following arguments are required: PATH"),
+    (["video", "x.mp4", "--max-frames", "-1"], "blazepose video: error: argument --max-frames: must be >= 0, got -1"),
+    (["eval", "a.json", "imgs", "--min-labelled", "0"], "blazepose eval: error: argument --min-labelled: must be >= 1"),
 ])
 def test_argument_errors_are_one_line_too(args, needle):
     p = run(*args)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stderr.startswith(needle), p.stderr
+
+
+def test_every_input_is_accounted_for_in_the_document(tmp_path):
+    """An input that names nothing (a missing file, an empty name, which must not mean the current
+    folder) is an error frame of the document, after the photos, as a photo that cannot be read is."""
+    (tmp_path / "sub").mkdir()
+    shutil.copy(PHOTO, tmp_path / "sub" / "p.jpg")      # would be found if "" meant the current folder
+    p = run("image", str(PHOTO), "nothere.jpg", "", "--json", "r.json", cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    frames = json.loads((tmp_path / "r.json").read_text())["frames"]
+    assert [f["frame_index"] for f in frames] == [0, 1, 2]
+    assert len(frames[0]["people"]) == 1 and "error" not in frames[0]
+    assert frames[1]["file"] == "nothere.jpg" and frames[1]["error"] == "nothere.jpg: no such file or folder"
+    assert frames[2]["file"] == "" and frames[2]["error"] == "'': empty input name"
+    p = run("image", "", cwd=tmp_path)
+    assert p.returncode == 1 and p.stderr.strip() == "error: '': empty input name", p.stderr

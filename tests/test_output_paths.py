@@ -85,14 +85,14 @@ def test_a_read_only_folder_is_refused(work, cmd):
 
 def test_read_only_folder_check_without_permissions(tmp_path, monkeypatch):
     """As root nothing is read-only; the check itself is exercised with ``os.access`` saying no."""
-    from blazepose.apps import output_paths
+    from blazepose.apps import cli_checks
     from blazepose.errors import UsageError
 
     real = os.access
-    monkeypatch.setattr(output_paths.os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
+    monkeypatch.setattr(cli_checks.os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
     with pytest.raises(UsageError, match="the folder .* is not writable"):
-        output_paths.check_writable("--json", str(tmp_path / "new" / "x.json"))
-    output_paths.check_writable("--json", str(tmp_path.parent / "x.json"))   # elsewhere: fine
+        cli_checks.check_writable("--json", str(tmp_path / "new" / "x.json"))
+    cli_checks.check_writable("--json", str(tmp_path.parent / "x.json"))   # elsewhere: fine
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")

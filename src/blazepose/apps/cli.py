@@ -10,7 +10,7 @@ from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
-from .output_paths import angles_summary, check_distinct, check_writable
+from .cli_checks import angles_summary, check_distinct, check_writable
 
 log = logging.getLogger("blazepose")
 
@@ -159,6 +159,9 @@ def cmd_image(args, options: PoseOptions) -> int:
                 out = names["mask"][item.source]
                 out.parent.mkdir(parents=True, exist_ok=True)
                 cv2.imwrite(str(out), (res.mask * 255 + 0.5).astype("uint8"))
+        if doc is not None:     # inputs that name nothing come last, as error frames like a bad photo
+            for k, m in enumerate(missing):
+                doc.write(skipped_frame(len(items) + k, None, m["error"], file=m["input"]))
     if len(items) > 1 or failed:
         print(f"{n_done} processed, {len(failed)} failed" + "".join(f"\n  failed: {f}" for f in failed),
               file=sys.stderr)

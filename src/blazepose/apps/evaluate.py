@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..options import PoseOptions
+from .cli_checks import int_at_least
 
 L_SH, R_SH, L_HIP, R_HIP = 5, 6, 11, 12
 
@@ -222,18 +223,6 @@ def cmd_eval(args, options) -> int:
     return 1 if m["unreadable_images"] else 0
 
 
-def _positive(text: str) -> int:
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="accuracy against COCO keypoint ground truth (PCK, people found, AP)")
     p.add_argument("annotations", help="COCO person-keypoints JSON file")
@@ -244,7 +233,7 @@ def register(subparsers) -> None:
         if action.dest == "max_num_poses":
             action.help = action.help.replace("(default 1)", "(default 10)")
     p.add_argument("--alpha", type=float, default=0.2, help="PCK threshold, fraction of the torso (default 0.2)")
-    p.add_argument("--min-labelled", type=_positive, default=MIN_LABELLED,
+    p.add_argument("--min-labelled", type=int_at_least(1), default=MIN_LABELLED,
                    help=f"people with at least this many labelled keypoints count (default {MIN_LABELLED})")
     p.add_argument("--no-ap", action="store_true", help="skip COCO AP (no pycocotools needed)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")

@@ -31,7 +31,7 @@ from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, video_header
-from .output_paths import angles_summary, check_distinct, check_writable
+from .cli_checks import angles_summary, check_distinct, check_writable, int_at_least
 from .progress import progress_bar
 
 
@@ -126,7 +126,7 @@ def register(subparsers) -> None:
     PoseOptions.add_arguments(p, video=True)
     p.add_argument("--offline-smoothing", action="store_true",
                    help="zero-lag forward-backward smoothing (files only; reads the video to the end first)")
-    p.add_argument("--max-frames", type=int, default=0, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=int_at_least(0), default=0, metavar="N", help="stop after N frames (0: all)")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
                    help="drawing only: hide landmarks less visible than this (default 0.5)")
     p.add_argument("--draw-roi", action="store_true", help="draw the model's region of interest")

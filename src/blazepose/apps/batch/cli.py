@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from ...errors import UsageError
-from ..output_paths import check_distinct, check_writable
+from ..cli_checks import check_distinct, check_writable
 from ...options import PoseOptions
 from .options import DEFAULT_BATCH_SIZE, BatchOptions
 from .run import REPORT_NAME, run_batch

@@ -62,6 +62,9 @@ def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = No
         found.setdefault(str(ap), k or "image")
 
     for raw in inputs:
+        if not str(raw).strip():      # Path("") is the current folder: never take it for one
+            missing.append({"input": raw, "error": f"{raw!r}: empty input name"})
+            continue
         p = Path(raw)
         if p.is_dir():
             bases.append(os.path.abspath(p))

@@ -1,7 +1,9 @@
-"""Checks on the output names of one command-line run, made before any model loads or frame is
-read: each output can be created where it is named, no two outputs name the same file, and no
-output names one of the run's inputs (which it would overwrite). Each failure is a ``UsageError``
-(one line on stderr, exit status 2)."""
+"""The command line's own checks, made before any model loads or frame is read.
+
+Output names: each output can be created where it is named, no two outputs name the same file,
+and no output names one of the run's inputs (which it would overwrite); each failure is a
+``UsageError`` (one line on stderr, exit status 2). Whole-number arguments: ``int_at_least``
+(argparse reports a bad value with exit status 2)."""
 from __future__ import annotations
 
 import os
@@ -48,3 +50,18 @@ def angles_summary(target: str | None) -> str | None:
     from ..outputs.angles import summary_path
 
     return str(summary_path(target))
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type`` for whole numbers >= ``minimum``."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
+        return v
+    return parse

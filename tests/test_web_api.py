@@ -274,7 +274,7 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
         ws.send_text(json.dumps({"options": {"model": "lite"}}))
         assert ws.receive_json()["options"]["model"] == "lite"
         ws.send_bytes(b"garbage")
-        assert "not a JPEG" in ws.receive_json()["error"]
+        assert "not an image" in ws.receive_json()["error"]
         ws.send_text(json.dumps({"options": {"min_detection_confidence": 7}}))
         assert "min_detection_confidence" in ws.receive_json()["error"]
         msgs = []
@@ -291,6 +291,33 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
     last = np.array(msgs[2]["people"][0]["landmarks"])[:, :2] * [640, 427]
     # The same picture three times: tracking keeps the landmarks within a few pixels (640 px wide).
     assert np.median(np.linalg.norm(first - last, axis=1)) < 3.0
+
+
+def _bad_frames() -> dict[str, bytes]:
+    good = small_jpeg()
+    wide = io.BytesIO()
+    Image.new("L", (33000, 8)).save(wide, format="PNG")   # more than OpenCV's warps take on a side
+    return {"truncated jpeg": good[: len(good) // 2], "text": b"this is not a picture\n" * 10,
+            "0 bytes": b"", "33000 px wide": wide.getvalue()}
+
+
+@pytest.mark.parametrize("kind", list(_bad_frames()))
+def test_a_bad_webcam_frame_gets_the_http_uploads_answer(client, kind):
+    """Same checks on every entry point: a frame's error is the upload's (status and problem), as
+    JSON, and the session goes on."""
+    data = _bad_frames()[kind]
+    r = client.post("/api/image", files={"file": ("photo.jpg", data)})
+    upload = r.json()
+    assert upload["error"].startswith("photo.jpg: ") and "Traceback" not in r.text
+    jpg = jpeg_bytes(np.asarray(Image.open(REFERENCE / "pose.jpg").resize((320, 213))))
+    with client.websocket_connect(WS_LIVE) as ws:
+        ws.send_bytes(data)
+        frame = ws.receive_json()
+        ws.send_bytes(jpg)
+        after = ws.receive_json()
+    assert (frame["status"], frame["error"]) == (upload["status"], "frame: " + upload["error"][len("photo.jpg: "):])
+    assert upload["status"] in (400, 415, 422)
+    assert after["width"] == 320 and len(after["people"]) == 1
 
 
 def test_live_sessions_are_limited(client):

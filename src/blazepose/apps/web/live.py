@@ -16,9 +16,12 @@ import time
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
-from ...errors import BlazePoseError
+from ...errors import BlazePoseError, InputError
+from ...io.images import as_rgb
 from .limits import BudgetTimeout, DecodeBudget
-from .service import Settings, UploadError, check_image, options_dict, request_options
+from .service import Settings, UploadError, check_image, decode_image_file, options_dict, request_options
+
+NOT_AN_IMAGE = "frame: not an image file (format not recognised)"   # as an HTTP upload's answer
 
 
 def people_message(res) -> list[dict]:
@@ -88,7 +91,7 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                     await ws.send_json({"error": str(exc), "status": exc.status})
                     continue
                 if size is None:
-                    await ws.send_json({"error": "frame: not a JPEG or PNG image", "status": 415})
+                    await ws.send_json({"error": NOT_AN_IMAGE, "status": 415})
                     continue
                 t0 = time.perf_counter()
                 if t_start is None:
@@ -100,10 +103,13 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                 def work(data=data, pl=pl, ts=ts, pixels=size[0] * size[1]):
                     with budget.hold(pixels, timeout=30.0):
                         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-                        if bgr is None:
-                            return None
+                        if bgr is None:   # the HTTP upload's reader: its answer (truncated 422, ...)
+                            rgb = decode_image_file(io.BytesIO(data), "frame", app.state.root / "scratch")
+                        else:
+                            rgb = bgr[..., ::-1]
+                        rgb = as_rgb(rgb, name="frame")   # the pipeline's checks (InputError)
                         with lock:
-                            return pl.process_frame(np.ascontiguousarray(bgr[..., ::-1]), ts)
+                            return pl.process_frame(rgb, ts)
 
                 try:
                     res = await run_in_threadpool(work)
@@ -111,8 +117,11 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                     await ws.send_json({"error": "frame: the server is busy decoding other images; "
                                                  "frame dropped", "status": 503})
                     continue
-                if res is None:
-                    await ws.send_json({"error": "frame: not a JPEG or PNG image", "status": 415})
+                except UploadError as exc:
+                    await ws.send_json({"error": str(exc), "status": exc.status})
+                    continue
+                except InputError as exc:
+                    await ws.send_json({"error": str(exc), "status": 422})
                     continue
                 last_ts = ts
                 await ws.send_json({"width": res.width, "height": res.height, "people": people_message(res),

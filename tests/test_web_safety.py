@@ -94,6 +94,17 @@ def test_foreign_origin_may_not_post_or_delete(client):
     assert_error(client.delete("/api/jobs/" + "0" * 32, headers={"Origin": FOREIGN}), 403, "Origin")
 
 
+def test_a_refused_origin_is_told_the_allow_origin_that_works(client):
+    # The advice must be a value `serve --allow-origin` takes; "null" or a path cannot be allowed.
+    r = post(client, {"Origin": FOREIGN})
+    assert r.json()["error"].endswith(f"(start it with --allow-origin {FOREIGN})")
+    for origin in ("null", "https://evil.example/page"):
+        r = post(client, {"Origin": origin})
+        assert r.status_code == 403 and r.json()["error"] == f"/api/image: Origin {origin!r} may not use this server"
+    from blazepose.apps.web import origin as allow_origin_type
+    assert allow_origin_type(FOREIGN) == FOREIGN
+
+
 def test_own_pages_allowed_origins_and_clients_without_origin_are_served(client):
     for origin in (None, BASE, f"http://localhost:{PORT}", "https://pose.example.org"):
         r = post(client, {"Origin": origin} if origin else {})

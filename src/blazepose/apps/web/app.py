@@ -212,13 +212,13 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         job = jobs.new(name, opts)
         try:
             n = 0
-            with open(job.dir / "input", "wb") as out:
+            with open(job.input_path, "wb") as out:
                 while chunk := await file.read(CHUNK):
                     n += len(chunk)
                     await run_in_threadpool(out.write, chunk)
             if n == 0:
                 raise UploadError(400, f"{name}: empty upload (0 bytes)")
-            job.info = await run_in_threadpool(service.probe_video, job.dir / "input", name)
+            job.info = await run_in_threadpool(service.probe_video, job.input_path, name)
             if job.info.frames > settings.max_video_frames:
                 raise UploadError(413, f"{name}: {job.info.frames} frames, the limit is {settings.max_video_frames}",
                                   limit_frames=settings.max_video_frames)

@@ -312,7 +312,12 @@ def test_serve_on_every_interface_warns_and_prints_the_right_urls(tmp_path):
 
 @pytest.mark.parametrize("args, words", [(["--port", "99999"], "99999 is not a port number"),
                                          (["--port", "http"], "is not a port number"),
-                                         (["--allow-origin", "evil.example"], "is not an origin")])
+                                         (["--allow-origin", "evil.example"], "is not an origin"),
+                                         (["--max-image-mb", "nan"], "'nan' is not a size in MB"),
+                                         (["--max-video-mb", "inf"], "'inf' is not a size in MB"),
+                                         (["--max-image-mb", "-5"], "'-5' is not a size in MB"),
+                                         (["--decode-budget-mb", "0"], "'0' is not a size in MB"),
+                                         (["--num-threads", "0"], "num_threads must be an integer in 1..256")])
 def test_serve_rejects_bad_arguments_in_one_line(args, words):
     p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "serve", *args],
                        capture_output=True, text=True, timeout=60)

@@ -320,6 +320,38 @@ def test_a_bad_webcam_frame_gets_the_http_uploads_answer(client, kind):
     assert after["width"] == 320 and len(after["people"]) == 1
 
 
+def _image_kinds() -> dict[str, bytes]:
+    rgb = np.asarray(Image.open(REFERENCE / "pose.jpg").resize((500, 333)))
+    rgba = np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])
+    rgba[60:320, 110:420, 3] = 255            # the person opaque, a transparent border
+    gray16 = (np.asarray(Image.fromarray(rgb).convert("L"), np.uint32) * 257 + 91).astype(np.uint16)
+
+    def png(im, **kw):
+        buf = io.BytesIO()
+        im.save(buf, format=kw.pop("format", "PNG"), **kw)
+        return buf.getvalue()
+    return {"jpeg": png(Image.fromarray(rgb), format="JPEG", quality=92), "rgba png": png(Image.fromarray(rgba)),
+            "16-bit gray png": png(Image.fromarray(gray16)),
+            "cmyk jpeg": png(Image.fromarray(rgb).convert("CMYK"), format="JPEG", quality=92)}
+
+
+@pytest.mark.parametrize("kind", list(_image_kinds()))
+def test_a_webcam_frame_gives_the_http_uploads_landmarks(client, kind):
+    """The first frame of a session (the detector runs, nothing to smooth yet) is the photo's
+    result: the socket must read alpha, 16 bits and CMYK as the upload does (alpha over white;
+    OpenCV's decoder dropped the alpha: 10 px apart on a transparent PNG)."""
+    data = _image_kinds()[kind]
+    doc = client.post("/api/image", files={"file": ("p", data)}).json()
+    (person,) = doc["frames"][0]["people"]
+    http = np.array([[lm["x_norm"], lm["y_norm"]] for lm in person["landmarks"]])
+    with client.websocket_connect(WS_LIVE) as ws:
+        ws.send_bytes(data)
+        msg = ws.receive_json()
+    (live,) = msg["people"]
+    # The socket rounds to 1e-5 of the width and height (0.005 px here), the document to 1e-6.
+    np.testing.assert_allclose(np.array(live["landmarks"])[:, :2], http, atol=1.2e-5, rtol=0)
+
+
 def test_live_sessions_are_limited(client):
     from contextlib import ExitStack
 

@@ -34,6 +34,17 @@ def people_message(res) -> list[dict]:
                            for j in range(res.num_landmarks)]} for i in range(len(res))]
 
 
+def _plain_8bit(data: bytes) -> bool:
+    """Whether an image is 8-bit RGB or gray without transparency (read from its header)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.mode in ("RGB", "L") and "transparency" not in im.info
+    except Exception:   # noqa: BLE001 - undecidable: the full reader answers
+        return False
+
+
 def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> None:
     live_slots = threading.BoundedSemaphore(settings.max_live_sessions)
 
@@ -102,8 +113,12 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
 
                 def work(data=data, pl=pl, ts=ts, pixels=size[0] * size[1]):
                     with budget.hold(pixels, timeout=30.0):
-                        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-                        if bgr is None:   # the HTTP upload's reader: its answer (truncated 422, ...)
+                        # 8-bit RGB or gray (webcam JPEGs): OpenCV's decoder; anything else (alpha,
+                        # 16 bits, CMYK) or what it cannot decode: the HTTP upload's reader, so the
+                        # same picture gives the same landmarks and the same errors (truncated 422).
+                        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) \
+                            if _plain_8bit(data) else None
+                        if bgr is None:
                             rgb = decode_image_file(io.BytesIO(data), "frame", app.state.root / "scratch")
                         else:
                             rgb = bgr[..., ::-1]

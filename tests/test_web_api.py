@@ -380,6 +380,19 @@ def test_page_static_files_and_offline_docs(client):
     assert cfg["limits"]["image_bytes"] == IMAGE_LIMIT and len(cfg["connections"]) == 35
 
 
+def test_a_server_that_fails_to_start_removes_its_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from blazepose.options import OptionsError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    app = create_app(Settings(num_threads=0, preload=("full",)))   # refused when the model loads
+    with pytest.raises(OptionsError, match="num_threads"):
+        with TestClient(app, base_url=BASE):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_finished_jobs_expire_with_their_files(client, tmp_path):
     clip = squat_clip(tmp_path / "s.mp4", n=2)
     job_id = client.post("/api/video", files={"file": ("s.mp4", clip.read_bytes())}).json()["job_id"]

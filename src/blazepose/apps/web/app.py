@@ -54,24 +54,27 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         root = make_server_folder()   # blazepose-web-<pid>-*, stale ones of dead servers removed
-        (root / "scratch").mkdir()
-        app.state.root = root
-        app.state.settings = settings
-        app.state.budget = budget
-        app.state.pool = LandmarkerPool(settings.num_threads)
-        app.state.jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
-        for model in settings.preload:
-            try:
-                await run_in_threadpool(app.state.pool.preload, model)
-            except ModelError as exc:
-                log.warning("cannot preload model %s: %s", model, exc)
-        if on_ready:
-            on_ready()
-        try:
+        pool = jobs = None
+        try:   # removed however the server stops, a failed start included
+            (root / "scratch").mkdir()
+            app.state.root = root
+            app.state.settings = settings
+            app.state.budget = budget
+            app.state.pool = pool = LandmarkerPool(settings.num_threads)
+            app.state.jobs = jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
+            for model in settings.preload:
+                try:
+                    await run_in_threadpool(app.state.pool.preload, model)
+                except ModelError as exc:
+                    log.warning("cannot preload model %s: %s", model, exc)
+            if on_ready:
+                on_ready()
             yield
         finally:
-            app.state.jobs.close()
-            app.state.pool.close()
+            if jobs is not None:
+                jobs.close()
+            if pool is not None:
+                pool.close()
             shutil.rmtree(root, ignore_errors=True)
 
     try:  # the docs pages' scripts from a package, not a CDN (the page must work offline)

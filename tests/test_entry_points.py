@@ -141,6 +141,26 @@ def test_undecodable_frame_is_listed_alike_and_timing_kept(tmp_path, client):
         assert n == 10, video     # the skipped frame is repeated: the input's timing is kept
 
 
+def test_frames_lost_in_a_truncated_tail_are_listed_alike_by_the_cli_and_the_web(tmp_path, client):
+    # A clip cut off part-way: the container still lists all its frames. The CLI lists the frames
+    # it could not read; a web job must too (its upload was stored without the .avi suffix that
+    # tells the reader the container's count is exact, so they were silently dropped).
+    whole = write_avi(tmp_path / "whole.avi", squats_frames(10, size=(180, 320)))
+    data = whole.read_bytes()
+    clip = tmp_path / "cut.avi"
+    clip.write_bytes(data[: len(data) * 6 // 10])
+    p = cli("video", str(clip), "--json", str(tmp_path / "v.json"), "--no-progress")
+    assert p.returncode == 1 and "lost in corrupt data" in p.stderr, p.stderr
+    from_cli = json.loads((tmp_path / "v.json").read_text())
+    st, from_web, _ = web_video(client, clip, "cut.avi")
+    for name, doc in {"cli": from_cli, "web": from_web}.items():
+        lost = [f["frame_index"] for f in doc["frames"] if "error" in f]
+        read = [f["frame_index"] for f in doc["frames"] if "error" not in f]
+        assert 0 < len(lost) < 10 and sorted(read + lost) == list(range(10)), (name, read, lost)
+    assert from_web["frames"] == from_cli["frames"] and from_web["frames_written"] == 10
+    assert st["frames_total"] == 10
+
+
 def test_one_landmarker_from_four_threads(landmarker_factory):
     from blazepose.io.images import read_image
 

@@ -53,6 +53,24 @@ def test_bad_arrays_are_input_errors():
         as_rgb(np.full((4, 4, 3), np.nan, np.float32))
 
 
+def test_a_side_too_long_for_the_pipeline_is_an_input_error_everywhere(tmp_path, landmarker_factory):
+    # OpenCV's warps refuse 32767 px or more on a side: a typed error naming the file, not cv2.error.
+    wide = tmp_path / "panorama.png"
+    Image.new("L", (32767, 4)).save(wide)
+    with pytest.raises(ImageReadError) as info:
+        read_image(wide)
+    assert str(info.value) == (f"{wide}: image is 32767x4 pixels; sides longer than 32766 pixels are not "
+                               "supported (resize it first)")
+    pl = landmarker_factory("full")
+    with pytest.raises(ImageReadError, match="panorama.png: image is 32767x4 pixels"):
+        pl.process_image(wide)
+    with pytest.raises(InputError, match="image is 4x32767 pixels"):
+        pl.process_image(np.zeros((32767, 4, 3), np.uint8))
+    with pytest.raises(InputError, match="image is 32767x4 pixels"):   # a video frame too
+        pl.session().process_frame(np.zeros((4, 32767, 3), np.uint8), 0.0)
+    assert len(pl.process_image(np.zeros((4, 32766, 3), np.uint8))) == 0   # the longest side that works
+
+
 # ---- formats people have ---------------------------------------------------------------------
 def test_formats_convert_to_rgb_uint8(tmp_path):
     rgba = np.zeros((8, 8, 4), np.uint8)

@@ -274,7 +274,7 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
         ws.send_text(json.dumps({"options": {"model": "lite"}}))
         assert ws.receive_json()["options"]["model"] == "lite"
         ws.send_bytes(b"garbage")
-        assert "not a JPEG" in ws.receive_json()["error"]
+        assert "not an image" in ws.receive_json()["error"]
         ws.send_text(json.dumps({"options": {"min_detection_confidence": 7}}))
         assert "min_detection_confidence" in ws.receive_json()["error"]
         msgs = []
@@ -291,6 +291,65 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
     last = np.array(msgs[2]["people"][0]["landmarks"])[:, :2] * [640, 427]
     # The same picture three times: tracking keeps the landmarks within a few pixels (640 px wide).
     assert np.median(np.linalg.norm(first - last, axis=1)) < 3.0
+
+
+def _bad_frames() -> dict[str, bytes]:
+    good = small_jpeg()
+    wide = io.BytesIO()
+    Image.new("L", (33000, 8)).save(wide, format="PNG")   # more than OpenCV's warps take on a side
+    return {"truncated jpeg": good[: len(good) // 2], "text": b"this is not a picture\n" * 10,
+            "0 bytes": b"", "33000 px wide": wide.getvalue()}
+
+
+@pytest.mark.parametrize("kind", list(_bad_frames()))
+def test_a_bad_webcam_frame_gets_the_http_uploads_answer(client, kind):
+    """Same checks on every entry point: a frame's error is the upload's (status and problem), as
+    JSON, and the session goes on."""
+    data = _bad_frames()[kind]
+    r = client.post("/api/image", files={"file": ("photo.jpg", data)})
+    upload = r.json()
+    assert upload["error"].startswith("photo.jpg: ") and "Traceback" not in r.text
+    jpg = jpeg_bytes(np.asarray(Image.open(REFERENCE / "pose.jpg").resize((320, 213))))
+    with client.websocket_connect(WS_LIVE) as ws:
+        ws.send_bytes(data)
+        frame = ws.receive_json()
+        ws.send_bytes(jpg)
+        after = ws.receive_json()
+    assert (frame["status"], frame["error"]) == (upload["status"], "frame: " + upload["error"][len("photo.jpg: "):])
+    assert upload["status"] in (400, 415, 422)
+    assert after["width"] == 320 and len(after["people"]) == 1
+
+
+def _image_kinds() -> dict[str, bytes]:
+    rgb = np.asarray(Image.open(REFERENCE / "pose.jpg").resize((500, 333)))
+    rgba = np.dstack([rgb, np.zeros(rgb.shape[:2], np.uint8)])
+    rgba[60:320, 110:420, 3] = 255            # the person opaque, a transparent border
+    gray16 = (np.asarray(Image.fromarray(rgb).convert("L"), np.uint32) * 257 + 91).astype(np.uint16)
+
+    def png(im, **kw):
+        buf = io.BytesIO()
+        im.save(buf, format=kw.pop("format", "PNG"), **kw)
+        return buf.getvalue()
+    return {"jpeg": png(Image.fromarray(rgb), format="JPEG", quality=92), "rgba png": png(Image.fromarray(rgba)),
+            "16-bit gray png": png(Image.fromarray(gray16)),
+            "cmyk jpeg": png(Image.fromarray(rgb).convert("CMYK"), format="JPEG", quality=92)}
+
+
+@pytest.mark.parametrize("kind", list(_image_kinds()))
+def test_a_webcam_frame_gives_the_http_uploads_landmarks(client, kind):
+    """The first frame of a session (the detector runs, nothing to smooth yet) is the photo's
+    result: the socket must read alpha, 16 bits and CMYK as the upload does (alpha over white;
+    OpenCV's decoder dropped the alpha: 10 px apart on a transparent PNG)."""
+    data = _image_kinds()[kind]
+    doc = client.post("/api/image", files={"file": ("p", data)}).json()
+    (person,) = doc["frames"][0]["people"]
+    http = np.array([[lm["x_norm"], lm["y_norm"]] for lm in person["landmarks"]])
+    with client.websocket_connect(WS_LIVE) as ws:
+        ws.send_bytes(data)
+        msg = ws.receive_json()
+    (live,) = msg["people"]
+    # The socket rounds to 1e-5 of the width and height (0.005 px here), the document to 1e-6.
+    np.testing.assert_allclose(np.array(live["landmarks"])[:, :2], http, atol=1.2e-5, rtol=0)
 
 
 def test_live_sessions_are_limited(client):
@@ -319,6 +378,19 @@ def test_page_static_files_and_offline_docs(client):
     assert {"/api/image", "/api/video", "/api/jobs/{job_id}"} <= set(spec["paths"])
     cfg = client.get("/api/config").json()
     assert cfg["limits"]["image_bytes"] == IMAGE_LIMIT and len(cfg["connections"]) == 35
+
+
+def test_a_server_that_fails_to_start_removes_its_folder(tmp_path, monkeypatch):
+    import tempfile
+
+    from blazepose.options import OptionsError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    app = create_app(Settings(num_threads=0, preload=("full",)))   # refused when the model loads
+    with pytest.raises(OptionsError, match="num_threads"):
+        with TestClient(app, base_url=BASE):
+            pass
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_finished_jobs_expire_with_their_files(client, tmp_path):

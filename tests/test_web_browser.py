@@ -134,6 +134,8 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    # Nothing the page asks for is missing (a favicon.ico 404 was a console error on every load).
+    page.on("console", lambda m: errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.goto(server)
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
 

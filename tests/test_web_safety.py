@@ -94,6 +94,17 @@ def test_foreign_origin_may_not_post_or_delete(client):
     assert_error(client.delete("/api/jobs/" + "0" * 32, headers={"Origin": FOREIGN}), 403, "Origin")
 
 
+def test_a_refused_origin_is_told_the_allow_origin_that_works(client):
+    # The advice must be a value `serve --allow-origin` takes; "null" or a path cannot be allowed.
+    r = post(client, {"Origin": FOREIGN})
+    assert r.json()["error"].endswith(f"(start it with --allow-origin {FOREIGN})")
+    for origin in ("null", "https://evil.example/page"):
+        r = post(client, {"Origin": origin})
+        assert r.status_code == 403 and r.json()["error"] == f"/api/image: Origin {origin!r} may not use this server"
+    from blazepose.apps.web import origin as allow_origin_type
+    assert allow_origin_type(FOREIGN) == FOREIGN
+
+
 def test_own_pages_allowed_origins_and_clients_without_origin_are_served(client):
     for origin in (None, BASE, f"http://localhost:{PORT}", "https://pose.example.org"):
         r = post(client, {"Origin": origin} if origin else {})
@@ -301,7 +312,12 @@ def test_serve_on_every_interface_warns_and_prints_the_right_urls(tmp_path):
 
 @pytest.mark.parametrize("args, words", [(["--port", "99999"], "99999 is not a port number"),
                                          (["--port", "http"], "is not a port number"),
-                                         (["--allow-origin", "evil.example"], "is not an origin")])
+                                         (["--allow-origin", "evil.example"], "is not an origin"),
+                                         (["--max-image-mb", "nan"], "'nan' is not a size in MB"),
+                                         (["--max-video-mb", "inf"], "'inf' is not a size in MB"),
+                                         (["--max-image-mb", "-5"], "'-5' is not a size in MB"),
+                                         (["--decode-budget-mb", "0"], "'0' is not a size in MB"),
+                                         (["--num-threads", "0"], "num_threads must be an integer in 1..256")])
 def test_serve_rejects_bad_arguments_in_one_line(args, words):
     p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "serve", *args],
                        capture_output=True, text=True, timeout=60)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 
 from ..errors import InputError, TimestampError
+from ..io.images import MAX_SIDE
 from ..stages import smoothing as sm_stage
 from ..stages.landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY
 from ..stages.offline import RawFrame, RawPose, smooth_tracks
@@ -100,7 +101,7 @@ class VideoSession:
         """
         ts = self._check_time(timestamp_ms)
         rgb = frame if (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
-                        and frame.shape[2] == 3) else self.landmarker.load(frame)
+                        and frame.shape[2] == 3 and max(frame.shape[:2]) <= MAX_SIDE) else self.landmarker.load(frame)
         poses, ran = self._track(rgb, ts)
         if frame_index is None:
             frame_index = self._next_index

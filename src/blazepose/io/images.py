@@ -15,6 +15,9 @@ import numpy as np
 from ..errors import ImageReadError, InputError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+#: The longest image side the pipeline takes: OpenCV's warps (the detector's and the landmark
+#: model's crops) refuse sources of 32767 pixels or more on a side.
+MAX_SIDE = 32766
 
 
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
@@ -52,6 +55,9 @@ def as_rgb(image: np.ndarray, *, name: str = "image array") -> np.ndarray:
         raise InputError(f"{name}: expected an (H, W), (H, W, 3) RGB or (H, W, 4) RGBA array, got shape {arr.shape}")
     if arr.shape[0] < 1 or arr.shape[1] < 1:
         raise InputError(f"{name}: image has no pixels (shape {arr.shape})")
+    if max(arr.shape[:2]) > MAX_SIDE:
+        raise InputError(f"{name}: image is {arr.shape[1]}x{arr.shape[0]} pixels; sides longer than {MAX_SIDE} "
+                         "pixels are not supported (resize it first)")
     arr = _to_uint8(arr)
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
@@ -108,9 +114,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             raise ImageReadError(p, f"truncated or corrupt image data ({msg})") from None
         raise ImageReadError(p, f"cannot decode image ({msg})") from None
     try:
-        return as_rgb(arr, name=str(p))
-    except InputError as exc:
-        raise ImageReadError(p, str(exc)) from None
+        return as_rgb(arr, name="image")
+    except InputError as exc:   # the problem, without as_rgb's name: ImageReadError names the file
+        raise ImageReadError(p, str(exc).removeprefix("image: ")) from None
 
 
 def is_image_path(path: str | os.PathLike) -> bool:

@@ -6,6 +6,7 @@ command runs, so the rest of the CLI works without it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 INSTALL_HINT = "the web page needs the optional 'web' extra: pip install 'blazepose[web]'"
@@ -20,6 +21,17 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port number (0..65535)")
     return port
+
+
+def megabytes(text: str) -> float:
+    """argparse type: a size limit in MB, a positive finite number."""
+    try:
+        mb = float(text)
+    except ValueError:
+        mb = float("nan")
+    if not (math.isfinite(mb) and mb > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size in MB (a positive number)")
+    return mb
 
 
 def origin(text: str) -> str:
@@ -46,9 +58,9 @@ def register(subparsers) -> None:
     p.add_argument("--allow-origin", action="append", type=origin, default=[], metavar="ORIGIN",
                    help="also accept pages from ORIGIN (e.g. https://pose.example.org, behind a reverse proxy) "
                         "and requests addressed to its host; repeatable")
-    p.add_argument("--max-image-mb", type=float, default=20.0, metavar="MB", help="photo upload limit (default 20)")
-    p.add_argument("--max-video-mb", type=float, default=200.0, metavar="MB", help="video upload limit (default 200)")
-    p.add_argument("--decode-budget-mb", type=float, default=1024.0, metavar="MB",
+    p.add_argument("--max-image-mb", type=megabytes, default=20.0, metavar="MB", help="photo upload limit (default 20)")
+    p.add_argument("--max-video-mb", type=megabytes, default=200.0, metavar="MB", help="video upload limit (default 200)")
+    p.add_argument("--decode-budget-mb", type=megabytes, default=1024.0, metavar="MB",
                    help="memory for images being decoded at once (default 1024; each image counts "
                         "12 bytes per pixel)")
     p.add_argument("--num-threads", type=int, default=None, metavar="N",
@@ -85,9 +97,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .security import LOOPBACK_NAMES, WILDCARD_HOSTS
     from .service import MB, Settings
 
-    if args.decode_budget_mb <= 0:
-        print("blazepose serve: error: --decode-budget-mb must be positive", file=sys.stderr)
-        return 2
+    from ...options import PoseOptions
+
+    PoseOptions(num_threads=args.num_threads)   # OptionsError: one line, exit 2 (the CLI's main)
 
     def settings_for(port: int) -> Settings:
         return Settings(max_image_bytes=int(args.max_image_mb * MB), max_video_bytes=int(args.max_video_mb * MB),

@@ -54,24 +54,27 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         root = make_server_folder()   # blazepose-web-<pid>-*, stale ones of dead servers removed
-        (root / "scratch").mkdir()
-        app.state.root = root
-        app.state.settings = settings
-        app.state.budget = budget
-        app.state.pool = LandmarkerPool(settings.num_threads)
-        app.state.jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
-        for model in settings.preload:
-            try:
-                await run_in_threadpool(app.state.pool.preload, model)
-            except ModelError as exc:
-                log.warning("cannot preload model %s: %s", model, exc)
-        if on_ready:
-            on_ready()
-        try:
+        pool = jobs = None
+        try:   # removed however the server stops, a failed start included
+            (root / "scratch").mkdir()
+            app.state.root = root
+            app.state.settings = settings
+            app.state.budget = budget
+            app.state.pool = pool = LandmarkerPool(settings.num_threads)
+            app.state.jobs = jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
+            for model in settings.preload:
+                try:
+                    await run_in_threadpool(app.state.pool.preload, model)
+                except ModelError as exc:
+                    log.warning("cannot preload model %s: %s", model, exc)
+            if on_ready:
+                on_ready()
             yield
         finally:
-            app.state.jobs.close()
-            app.state.pool.close()
+            if jobs is not None:
+                jobs.close()
+            if pool is not None:
+                pool.close()
             shutil.rmtree(root, ignore_errors=True)
 
     try:  # the docs pages' scripts from a package, not a CDN (the page must work offline)
@@ -212,13 +215,13 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         job = jobs.new(name, opts)
         try:
             n = 0
-            with open(job.dir / "input", "wb") as out:
+            with open(job.input_path, "wb") as out:
                 while chunk := await file.read(CHUNK):
                     n += len(chunk)
                     await run_in_threadpool(out.write, chunk)
             if n == 0:
                 raise UploadError(400, f"{name}: empty upload (0 bytes)")
-            job.info = await run_in_threadpool(service.probe_video, job.dir / "input", name)
+            job.info = await run_in_threadpool(service.probe_video, job.input_path, name)
             if job.info.frames > settings.max_video_frames:
                 raise UploadError(413, f"{name}: {job.info.frames} frames, the limit is {settings.max_video_frames}",
                                   limit_frames=settings.max_video_frames)

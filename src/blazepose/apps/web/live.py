@@ -16,9 +16,12 @@ import time
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
-from ...errors import BlazePoseError
+from ...errors import BlazePoseError, InputError
+from ...io.images import as_rgb
 from .limits import BudgetTimeout, DecodeBudget
-from .service import Settings, UploadError, check_image, options_dict, request_options
+from .service import Settings, UploadError, check_image, decode_image_file, options_dict, request_options
+
+NOT_AN_IMAGE = "frame: not an image file (format not recognised)"   # as an HTTP upload's answer
 
 
 def people_message(res) -> list[dict]:
@@ -29,6 +32,17 @@ def people_message(res) -> list[dict]:
              "landmarks": [[round(float(xyn[i, j, 0]), 5), round(float(xyn[i, j, 1]), 5),
                             round(float(res.landmarks[i, j, 2]), 2), round(float(res.visibility[i, j]), 4)]
                            for j in range(res.num_landmarks)]} for i in range(len(res))]
+
+
+def _plain_8bit(data: bytes) -> bool:
+    """Whether an image is 8-bit RGB or gray without transparency (read from its header)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.mode in ("RGB", "L") and "transparency" not in im.info
+    except Exception:   # noqa: BLE001 - undecidable: the full reader answers
+        return False
 
 
 def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> None:
@@ -88,7 +102,7 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                     await ws.send_json({"error": str(exc), "status": exc.status})
                     continue
                 if size is None:
-                    await ws.send_json({"error": "frame: not a JPEG or PNG image", "status": 415})
+                    await ws.send_json({"error": NOT_AN_IMAGE, "status": 415})
                     continue
                 t0 = time.perf_counter()
                 if t_start is None:
@@ -99,11 +113,18 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
 
                 def work(data=data, pl=pl, ts=ts, pixels=size[0] * size[1]):
                     with budget.hold(pixels, timeout=30.0):
-                        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+                        # 8-bit RGB or gray (webcam JPEGs): OpenCV's decoder; anything else (alpha,
+                        # 16 bits, CMYK) or what it cannot decode: the HTTP upload's reader, so the
+                        # same picture gives the same landmarks and the same errors (truncated 422).
+                        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) \
+                            if _plain_8bit(data) else None
                         if bgr is None:
-                            return None
+                            rgb = decode_image_file(io.BytesIO(data), "frame", app.state.root / "scratch")
+                        else:
+                            rgb = bgr[..., ::-1]
+                        rgb = as_rgb(rgb, name="frame")   # the pipeline's checks (InputError)
                         with lock:
-                            return pl.process_frame(np.ascontiguousarray(bgr[..., ::-1]), ts)
+                            return pl.process_frame(rgb, ts)
 
                 try:
                     res = await run_in_threadpool(work)
@@ -111,8 +132,11 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                     await ws.send_json({"error": "frame: the server is busy decoding other images; "
                                                  "frame dropped", "status": 503})
                     continue
-                if res is None:
-                    await ws.send_json({"error": "frame: not a JPEG or PNG image", "status": 415})
+                except UploadError as exc:
+                    await ws.send_json({"error": str(exc), "status": exc.status})
+                    continue
+                except InputError as exc:
+                    await ws.send_json({"error": str(exc), "status": 422})
                     continue
                 last_ts = ts
                 await ws.send_json({"width": res.width, "height": res.height, "people": people_message(res),

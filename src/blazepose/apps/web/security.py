@@ -147,6 +147,15 @@ class Access:
         return self._name_port_ok(name, explicit, 443 if scheme == "https" else 80)
 
 
+def _allow_hint(origin: str) -> str:
+    """How to allow ``origin``, when ``--allow-origin`` can (not for ``null`` or a path)."""
+    try:
+        parse_origin(origin)
+    except ValueError:
+        return ""
+    return f" (start it with --allow-origin {origin.strip()})"
+
+
 class HostOriginGuard:
     """ASGI middleware applying ``Access`` to every HTTP request and WebSocket handshake."""
 
@@ -167,7 +176,7 @@ class HostOriginGuard:
                                    "or start it with --allow-origin)"
         elif origin is not None and (scope["type"] == "websocket" or scope.get("method") not in SAFE_METHODS) \
                 and not self.access.origin_ok(origin):
-            status, problem = 403, f"Origin {origin!r} may not use this server (start it with --allow-origin {origin})"
+            status, problem = 403, f"Origin {origin!r} may not use this server{_allow_hint(origin)}"
         if problem is None:
             return await self.app(scope, receive, send)
         log.warning("refused %s %s: %s", scope["type"], scope.get("path"), problem)

@@ -214,6 +214,16 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
+    def input_path(self) -> Path:
+        """Where the upload is kept: ``input`` plus its name's suffix when it is a known video
+        suffix (the reader counts frames lost in corrupt data only for containers it knows by
+        their suffix, as for a file given to ``blazepose video``); never another part of the name."""
+        from ...io.video import VIDEO_SUFFIXES
+
+        suffix = Path(self.name).suffix.lower()
+        return self.dir / ("input" + (suffix if suffix in VIDEO_SUFFIXES else ""))
+
+    @property
     def has_results(self) -> bool:
         """Done, or failed after frames with a person were written (then the files are partial)."""
         return self.state == "done" or (self.state == "failed" and self.frames_with_pose > 0 and bool(self.files))
@@ -344,7 +354,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
     from ..loop import run_video, smoothing_name, video_header
 
     fmt = browser_video_format()
-    src = job.dir / "input"
+    src = job.input_path
     o = job.options
     out_video, out_json, out_csv = job.dir / f"annotated{fmt.ext}", job.dir / "result.json", job.dir / "result.csv"
     stem = Path(job.name).stem or "video"

@@ -181,6 +181,39 @@ def test_bad_options_are_422(client):
         assert r.status_code == 422 and words in r.json()["error"], r.text
 
 
+@pytest.mark.parametrize("path", ["/api/image", "/api/image/csv", "/api/video"])
+def test_unknown_or_empty_option_fields_are_422_with_pythons_message(client, path):
+    # As PoseOptions in Python (and the webcam socket): nothing is silently ignored or defaulted.
+    from blazepose.options import OptionsError, PoseOptions
+
+    before = set((client.root / "jobs").iterdir()) if (client.root / "jobs").exists() else set()
+    for fields in ({"bogus": "1"}, {"model": ""}, {"max_num_poses": ""}, {"enable_segmentation": ""},
+                   {"model": "lite", "model_complexity": "2"}, {"smooth_landmarks": "maybe"}):
+        with pytest.raises(OptionsError) as python:
+            PoseOptions.from_mapping(fields)
+        r = client.post(path, files={"file": ("a.jpg", small_jpeg())}, data=fields)
+        assert r.status_code == 422, (fields, r.text)
+        assert r.json()["error"] == f"{path}: {python.value}"
+    r = client.post(path, files={"file": ("a.jpg", small_jpeg())}, data={"num_threads": "1"})
+    assert r.status_code == 422 and "num_threads: chosen by the server" in r.json()["error"], r.text
+    after = set((client.root / "jobs").iterdir()) if (client.root / "jobs").exists() else set()
+    assert after <= before, "a refused video upload leaves no job"
+
+
+def test_the_pages_fields_and_every_python_option_are_accepted(client):
+    # What app.js sends to /api/image (the same options go to /api/video), plus the other options.
+    page = {"model": "lite", "min_detection_confidence": "0.5", "min_tracking_confidence": "0.5",
+            "max_num_poses": "1", "enable_segmentation": "false", "smooth_landmarks": "false", "include": "csv"}
+    r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data=page)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "lite" and r.json()["csv"].startswith(",".join(CSV_HEADER))
+    more = {"model_complexity": "0", "upper_body_only": "true", "detection_tiles": "0",
+            "smooth_segmentation": "true", "detection_interval_ms": "100", "reid_timeout_ms": "0"}
+    r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data=more)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "lite" and r.json()["options"]["upper_body_only"] is True
+
+
 def test_decoded_by_content_not_by_name(client):
     # A PNG named .txt with a wrong declared type is still a photo.
     buf = io.BytesIO()

@@ -79,9 +79,7 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                 if msg.get("text") is not None:
                     try:
                         asked = json.loads(msg["text"]).get("options", {})
-                        if "smooth_landmarks" in asked:
-                            asked.setdefault("smooth_segmentation", asked["smooth_landmarks"])
-                        new = request_options({**options_dict(opts), **asked}, settings)
+                        new = request_options(asked, settings, "options", base=opts)
                         if new != opts and pl is not None:
                             with lock:
                                 pl.close()

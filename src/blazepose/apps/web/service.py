@@ -76,13 +76,28 @@ def safe_name(name: str | None, default: str = "upload") -> str:
 
 
 # ---- options ----------------------------------------------------------------------------------
-def request_options(values: dict, settings: "Settings") -> PoseOptions:
-    """A request's ``PoseOptions`` from its form fields (``OptionsError`` becomes a 422 answer
-    with the same message the CLI prints)."""
+#: Options the server chooses (``blazepose serve --num-threads``; the default engine), not a request.
+SERVER_FIELDS = ("num_threads", "engine")
+
+
+def request_options(values: dict, settings: "Settings", where: str = "options",
+                    base: PoseOptions | None = None) -> PoseOptions:
+    """A request's ``PoseOptions`` from its form fields or its webcam options message, over
+    ``base`` (default: the defaults). Checked by ``PoseOptions.from_mapping`` as in Python: an
+    unknown name or a bad value, an empty one included, is ``UploadError`` 422 with the same
+    message, after ``where`` (the request's path, or ``options``). ``smooth_segmentation``
+    follows ``smooth_landmarks`` unless given (the page has one switch for both)."""
+    values = dict(values)
     try:
-        opts = PoseOptions.from_mapping({k: v for k, v in values.items() if v is not None})
+        server = sorted(set(values) & set(SERVER_FIELDS))
+        if server:
+            raise OptionsError(f"{', '.join(server)}: chosen by the server (blazepose serve --num-threads), "
+                               "not by a request")
+        if "smooth_landmarks" in values:
+            values.setdefault("smooth_segmentation", values["smooth_landmarks"])
+        opts = PoseOptions.from_mapping(values, base=base)
     except OptionsError as exc:
-        raise UploadError(422, str(exc)) from None
+        raise UploadError(422, f"{where}: {exc}") from None
     return opts.replace(num_threads=settings.num_threads)
 
 

@@ -326,6 +326,24 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
     assert np.median(np.linalg.norm(first - last, axis=1)) < 3.0
 
 
+def test_bad_webcam_option_messages_get_a_clear_422(client):
+    from blazepose.options import OptionsError, PoseOptions
+
+    with pytest.raises(OptionsError) as python:
+        PoseOptions.from_mapping({"bogus": 1})
+    with client.websocket_connect(WS_LIVE) as ws:
+        for text, words in (("[1, 2]", "a text message must be a JSON object {\"options\": {...}}, got a list"),
+                            ("not json", "a text message must be a JSON object {\"options\": {...}}, not valid JSON"),
+                            ('{"opts": {}}', "unknown key opts; a text message has one key, options"),
+                            ('{"options": [1]}', "options must be a JSON object of names and values, got a list"),
+                            ('{"options": "lite"}', "options must be a JSON object of names and values, got a string"),
+                            ('{"options": {"bogus": 1}}', str(python.value))):
+            ws.send_text(text)
+            assert ws.receive_json() == {"error": f"options: {words}", "status": 422}, text
+        ws.send_text(json.dumps({"options": {"model": "lite"}}))     # still open, still usable
+        assert ws.receive_json()["options"]["model"] == "lite"
+
+
 def _bad_frames() -> dict[str, bytes]:
     good = small_jpeg()
     wide = io.BytesIO()

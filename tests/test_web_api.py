@@ -297,6 +297,26 @@ def test_job_ids_are_looked_up_never_used_as_paths(client):
     assert client.delete(f"/api/jobs/{uuid.uuid4().hex}").status_code == 404
 
 
+def test_job_errors_name_the_request_path_or_the_upload(client, tmp_path):
+    # The README's shape: {"error": "<upload name or path>: <problem>", "status": N}.
+    r = client.get("/api/jobs/abc")
+    assert r.status_code == 404 and r.json()["error"].startswith("/api/jobs/abc: no job 'abc'"), r.text
+    r = client.delete("/api/jobs/abc")
+    assert r.status_code == 404 and r.json()["error"].startswith("/api/jobs/abc: no job 'abc'"), r.text
+    frames = [np.full((64, 48, 3), 90 + 20 * i, np.uint8) for i in range(3)]
+    clip = write_video(tmp_path / "grey.mp4", frames)
+    job_id = client.post("/api/video", files={"file": ("grey.mp4", clip.read_bytes())}).json()["job_id"]
+    r = client.get(f"/api/jobs/{job_id}/nope")
+    assert r.status_code == 404
+    assert r.json()["error"] == f"/api/jobs/{job_id}/nope: no download 'nope'; use video, json or csv"
+    client.delete(f"/api/jobs/{job_id}")
+    app = create_app(Settings(max_pending_jobs=0, preload=()))
+    with TestClient(app, base_url=BASE) as full:
+        r = full.post("/api/video", files={"file": ("grey.mp4", clip.read_bytes())})
+    assert r.status_code == 429
+    assert r.json()["error"] == "grey.mp4: 0 videos are already waiting; try again when one is done"
+
+
 # ---- webcam socket, page, docs -------------------------------------------------------------
 def test_live_socket_tracks_frames_and_survives_garbage(client):
     import cv2

@@ -246,33 +246,34 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         jobs.submit(job)
         return {"job_id": job.id, "status_url": f"/api/jobs/{job.id}", **job.snapshot()}
 
-    def find(job_id: str) -> Job:
+    def find(job_id: str, request: Request) -> Job:
         job = app.state.jobs.get(job_id)
         if job is None:
-            raise UploadError(404, f"no job {job_id[:64]!r} (finished jobs are kept {settings.job_ttl_s / 60:g} minutes)")
+            raise UploadError(404, f"{request.url.path}: no job {job_id[:64]!r} (finished jobs are kept {settings.job_ttl_s / 60:g} minutes)")
         return job
 
     @app.get("/api/jobs/{job_id}", summary="A video job's state and progress")
-    def get_job(job_id: str):
-        return find(job_id).snapshot()
+    def get_job(job_id: str, request: Request):
+        return find(job_id, request).snapshot()
 
     @app.get("/api/jobs/{job_id}/{kind}", summary="Download a job's result: video, json or csv",
              response_class=FileResponse)
-    def get_job_file(job_id: str, kind: str):
-        job = find(job_id)
+    def get_job_file(job_id: str, kind: str, request: Request):
+        job = find(job_id, request)
+        path = request.url.path
         if kind not in ("video", "json", "csv"):
-            raise UploadError(404, f"no download {kind[:32]!r}; use video, json or csv")
+            raise UploadError(404, f"{path}: no download {kind[:32]!r}; use video, json or csv")
         if job.state == "failed" and not job.has_results:
-            raise UploadError(job.error_status or 422, job.error or "the job failed")
+            raise UploadError(job.error_status or 422, job.error or f"{path}: the job failed")
         if not job.has_results:
-            raise UploadError(409, f"job {job.id} is {job.state}; its results are not ready")
+            raise UploadError(409, f"{path}: job {job.id} is {job.state}; its results are not ready")
         path, mime, filename = job.files[kind]
         return FileResponse(path, media_type=mime, filename=filename,
                             content_disposition_type="inline" if kind == "video" else "attachment")
 
     @app.delete("/api/jobs/{job_id}", summary="Cancel a job and delete its files")
-    def delete_job(job_id: str):
-        job = find(job_id)
+    def delete_job(job_id: str, request: Request):
+        job = find(job_id, request)
         app.state.jobs.delete(job.id)
         return {"deleted": job.id}
 

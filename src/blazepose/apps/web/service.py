@@ -272,7 +272,7 @@ class JobManager:
         with self._lock:
             pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
             if pending >= self.settings.max_pending_jobs:
-                raise UploadError(429, f"{pending} videos are already waiting; try again when one is done")
+                raise UploadError(429, f"{name}: {pending} videos are already waiting; try again when one is done")
             jid = uuid.uuid4().hex
             d = self.root / "jobs" / jid
             d.mkdir(parents=True)

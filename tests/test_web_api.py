@@ -449,6 +449,9 @@ def test_page_static_files_and_offline_docs(client):
     assert {"/api/image", "/api/video", "/api/jobs/{job_id}"} <= set(spec["paths"])
     cfg = client.get("/api/config").json()
     assert cfg["limits"]["image_bytes"] == IMAGE_LIMIT and len(cfg["connections"]) == 35
+    from blazepose.options import MAX_NUM_POSES
+
+    assert cfg["limits"]["max_num_poses"] == MAX_NUM_POSES     # the page's People field takes it
 
 
 def test_a_server_that_fails_to_start_removes_its_folder(tmp_path, monkeypatch):

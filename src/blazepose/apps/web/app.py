@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         return {"version": __version__, "models": list(registry.LANDMARK_MODELS),
                 "defaults": options_dict(PoseOptions()),
                 "limits": {"image_bytes": settings.max_image_bytes, "video_bytes": settings.max_video_bytes,
-                           "video_frames": settings.max_video_frames},
+                           "video_frames": settings.max_video_frames, "max_num_poses": MAX_NUM_POSES},
                 "video_format": {"mime": fmt.mime, "ext": fmt.ext},
                 "landmarks": list(LANDMARK_NAMES), "connections": [list(c) for c in CONNECTIONS],
                 "sides": [side_of(i) for i in range(len(LANDMARK_NAMES))]}

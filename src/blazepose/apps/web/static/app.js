@@ -10,7 +10,7 @@ function options() {
     model: $("#opt-model").value,
     min_detection_confidence: parseFloat($("#opt-min-detection-confidence").value),
     min_tracking_confidence: parseFloat($("#opt-min-tracking-confidence").value),
-    max_num_poses: parseInt($("#opt-max-num-poses").value, 10) || 1,
+    max_num_poses: $("#opt-max-num-poses").value,   // as typed: the server checks it (1..max)
     enable_segmentation: $("#opt-enable-segmentation").checked,
     smooth_landmarks: $("#opt-smooth-landmarks").checked,
   };
@@ -508,5 +508,6 @@ for (const el of document.querySelectorAll("#settings input[type=range]")) {
 // ---- start ------------------------------------------------------------------------------------
 fetch("/api/config").then((r) => r.json()).then((cfg) => {
   CONFIG = cfg;
+  $("#opt-max-num-poses").max = String(cfg.limits.max_num_poses);   // the API's limit
   document.body.dataset.ready = "1";
 }).catch(() => setStatus($("#photo-status"), "Cannot reach the server.", true));

@@ -262,6 +262,21 @@ def test_video_job_progress_results_and_delete(client, landmarker_factory, tmp_p
     assert client.get(f"/api/jobs/{job_id}").status_code == 404
 
 
+def test_job_status_counts_the_frames_that_could_not_be_decoded(client, tmp_path):
+    from _video_clips import corrupt_frame, squats_frames, write_avi
+
+    clip = write_avi(tmp_path / "corrupt.avi", squats_frames(10, size=(90, 160)))
+    corrupt_frame(clip, 6)   # the later one first: a wiped frame's start marker is gone
+    corrupt_frame(clip, 3)
+    r = client.post("/api/video", files={"file": ("corrupt.avi", clip.read_bytes())})
+    assert r.status_code == 202, r.text
+    st = wait_job(client, r.json()["job_id"])
+    doc = client.get(st["downloads"]["json"]).json()
+    client.delete(f"/api/jobs/{st['id']}")
+    assert [f["frame_index"] for f in doc["frames"] if "error" in f] == [3, 6]
+    assert st["state"] == "done" and st["frames_done"] == 8 and st["frames_skipped"] == 2, st
+
+
 def test_video_with_no_person_fails_with_a_clear_422(client, tmp_path):
     yy, xx = np.mgrid[0:120, 0:160]
     frames = [np.stack([(xx + 10 * i) % 256, yy * 2, np.full_like(xx, 90)], -1).astype(np.uint8) for i in range(8)]

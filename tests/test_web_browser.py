@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from _pixels import skeleton_pixels
+from _video_clips import corrupt_frame, squats_frames, write_avi
 from conftest import REFERENCE, ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -212,6 +213,14 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(server.rstrip("/") + job_url)
     assert gone.value.code == 404
+    # Frames lost to corrupt data are told in the status, not only in the job's JSON.
+    bad = write_avi(tmp_path / "corrupt.avi", squats_frames(10, size=(180, 320)))
+    corrupt_frame(bad, 4)
+    page.set_input_files("#video-input", str(bad))
+    page.wait_for_function("() => document.querySelector('#video-status').textContent.includes('decoded')",
+                           timeout=120_000)
+    assert "corrupt.avi: 9 frames, a person in 9; 1 frame could not be decoded" in page.inner_text("#video-status")
+    page.click("#video-delete")
 
     # ---- webcam: Chromium's fake camera plays the photo; landmarks come back live -----------
     page.click("#tabs button[data-tab='webcam']")

@@ -221,6 +221,7 @@ class Job:
     state: str = "queued"          # queued | running | done | failed | cancelled
     frames_done: int = 0
     frames_with_pose: int = 0
+    frames_skipped: int = 0        # frames the decoder rejected (listed in the JSON with their error)
     error: str | None = None
     error_status: int | None = None
     created: float = field(default_factory=time.time)
@@ -248,7 +249,8 @@ class Job:
         progress = 1.0 if self.state == "done" else (min(1.0, self.frames_done / total) if total else 0.0)
         return {"id": self.id, "file": self.name, "state": self.state, "progress": round(progress, 4),
                 "frames_done": self.frames_done, "frames_total": total,
-                "frames_with_pose": self.frames_with_pose, "error": self.error,
+                "frames_with_pose": self.frames_with_pose, "frames_skipped": self.frames_skipped,
+                "error": self.error,
                 "options": options_dict(self.options),
                 "partial": self.state == "failed" and self.has_results,
                 "downloads": {k: f"/api/jobs/{self.id}/{k}" for k in self.files} if self.has_results else {}}
@@ -383,7 +385,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
                  "csv": (out_csv, "text/csv", f"{stem}.csv")}
 
     def progress(run) -> None:
-        job.frames_done, job.frames_with_pose = run.frames, run.frames_with_pose
+        job.frames_done, job.frames_with_pose, job.frames_skipped = run.frames, run.frames_with_pose, run.skipped
 
     try:
         with contextlib.ExitStack() as stack:
@@ -393,7 +395,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
             sinks = [stack.enter_context(AnnotatedVideoWriter(out_video, reader.fps, (reader.width, reader.height),
                                                               max_side=settings.output_max_side, fourcc=fmt.fourcc)),
                      stack.enter_context(JsonWriter(out_json, meta)), stack.enter_context(CsvWriter(out_csv))]
-            run_video(pl.session(), reader, sinks, stop=job.cancel.is_set, on_frame=progress)
+            progress(run_video(pl.session(), reader, sinks, stop=job.cancel.is_set, on_frame=progress))
     finally:
         src.unlink(missing_ok=True)
     if job.cancel.is_set():

@@ -363,7 +363,10 @@ async function pollJob(id, name) {
   $("#video-result").hidden = false;
   drawVideo3d($("#video-3d"), $("#video-3d-caption"), job.downloads.json);
   if (job.partial) setStatus(status, `${job.error} (the ${job.frames_done} frames before it are kept)`, true);
-  else setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
+  else {
+    const lost = job.frames_skipped ? `; ${job.frames_skipped} ${job.frames_skipped === 1 ? "frame" : "frames"} could not be decoded` : "";
+    setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose}${lost} (${job.options.model} model).`);
+  }
   player.play().catch(() => {});
 }
 

@@ -469,6 +469,13 @@ def test_page_static_files_and_offline_docs(client):
     assert cfg["limits"]["max_num_poses"] == MAX_NUM_POSES     # the page's People field takes it
 
 
+def test_head_of_the_page_answers_like_get_without_a_body(client):
+    get, head = client.get("/"), client.head("/")
+    assert head.status_code == 200 and head.content == b"", (head.status_code, head.text)
+    assert head.headers["content-type"] == get.headers["content-type"] == "text/html; charset=utf-8"
+    assert int(head.headers["content-length"]) == len(get.content) > 0
+
+
 def test_a_server_that_fails_to_start_removes_its_folder(tmp_path, monkeypatch):
     import tempfile
 

@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_vendor_routes(app)   # /vendor/plotly.min.js for the 3-D view, from the installed package
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)   # HEAD: headers only
     def index():
         return FileResponse(STATIC / "index.html", media_type="text/html")
 

@@ -520,6 +520,23 @@ def test_serve_without_the_web_extra_says_what_to_install():
     assert p.returncode == 0 and "pose_landmark_full.tflite" in p.stdout
 
 
+def test_serve_on_a_port_in_use_fails_with_exit_1():
+    # A runtime failure, as for the rest of the CLI (uvicorn's own exit code is 3).
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "serve", "--port", str(port)],
+                           capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "address already in use" in p.stderr and f"cannot serve on 127.0.0.1:{port}" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and "open http" not in p.stdout
+
+
 def test_fifo_lock_serves_waiters_in_arrival_order():
     import threading
 

@@ -181,6 +181,39 @@ def test_bad_options_are_422(client):
         assert r.status_code == 422 and words in r.json()["error"], r.text
 
 
+@pytest.mark.parametrize("path", ["/api/image", "/api/image/csv", "/api/video"])
+def test_unknown_or_empty_option_fields_are_422_with_pythons_message(client, path):
+    # As PoseOptions in Python (and the webcam socket): nothing is silently ignored or defaulted.
+    from blazepose.options import OptionsError, PoseOptions
+
+    before = set((client.root / "jobs").iterdir()) if (client.root / "jobs").exists() else set()
+    for fields in ({"bogus": "1"}, {"model": ""}, {"max_num_poses": ""}, {"enable_segmentation": ""},
+                   {"model": "lite", "model_complexity": "2"}, {"smooth_landmarks": "maybe"}):
+        with pytest.raises(OptionsError) as python:
+            PoseOptions.from_mapping(fields)
+        r = client.post(path, files={"file": ("a.jpg", small_jpeg())}, data=fields)
+        assert r.status_code == 422, (fields, r.text)
+        assert r.json()["error"] == f"{path}: {python.value}"
+    r = client.post(path, files={"file": ("a.jpg", small_jpeg())}, data={"num_threads": "1"})
+    assert r.status_code == 422 and "num_threads: chosen by the server" in r.json()["error"], r.text
+    after = set((client.root / "jobs").iterdir()) if (client.root / "jobs").exists() else set()
+    assert after <= before, "a refused video upload leaves no job"
+
+
+def test_the_pages_fields_and_every_python_option_are_accepted(client):
+    # What app.js sends to /api/image (the same options go to /api/video), plus the other options.
+    page = {"model": "lite", "min_detection_confidence": "0.5", "min_tracking_confidence": "0.5",
+            "max_num_poses": "1", "enable_segmentation": "false", "smooth_landmarks": "false", "include": "csv"}
+    r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data=page)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "lite" and r.json()["csv"].startswith(",".join(CSV_HEADER))
+    more = {"model_complexity": "0", "upper_body_only": "true", "detection_tiles": "0",
+            "smooth_segmentation": "true", "detection_interval_ms": "100", "reid_timeout_ms": "0"}
+    r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data=more)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "lite" and r.json()["options"]["upper_body_only"] is True
+
+
 def test_decoded_by_content_not_by_name(client):
     # A PNG named .txt with a wrong declared type is still a photo.
     buf = io.BytesIO()
@@ -229,6 +262,21 @@ def test_video_job_progress_results_and_delete(client, landmarker_factory, tmp_p
     assert client.get(f"/api/jobs/{job_id}").status_code == 404
 
 
+def test_job_status_counts_the_frames_that_could_not_be_decoded(client, tmp_path):
+    from _video_clips import corrupt_frame, squats_frames, write_avi
+
+    clip = write_avi(tmp_path / "corrupt.avi", squats_frames(10, size=(90, 160)))
+    corrupt_frame(clip, 6)   # the later one first: a wiped frame's start marker is gone
+    corrupt_frame(clip, 3)
+    r = client.post("/api/video", files={"file": ("corrupt.avi", clip.read_bytes())})
+    assert r.status_code == 202, r.text
+    st = wait_job(client, r.json()["job_id"])
+    doc = client.get(st["downloads"]["json"]).json()
+    client.delete(f"/api/jobs/{st['id']}")
+    assert [f["frame_index"] for f in doc["frames"] if "error" in f] == [3, 6]
+    assert st["state"] == "done" and st["frames_done"] == 8 and st["frames_skipped"] == 2, st
+
+
 def test_video_with_no_person_fails_with_a_clear_422(client, tmp_path):
     yy, xx = np.mgrid[0:120, 0:160]
     frames = [np.stack([(xx + 10 * i) % 256, yy * 2, np.full_like(xx, 90)], -1).astype(np.uint8) for i in range(8)]
@@ -264,6 +312,26 @@ def test_job_ids_are_looked_up_never_used_as_paths(client):
     assert client.delete(f"/api/jobs/{uuid.uuid4().hex}").status_code == 404
 
 
+def test_job_errors_name_the_request_path_or_the_upload(client, tmp_path):
+    # The README's shape: {"error": "<upload name or path>: <problem>", "status": N}.
+    r = client.get("/api/jobs/abc")
+    assert r.status_code == 404 and r.json()["error"].startswith("/api/jobs/abc: no job 'abc'"), r.text
+    r = client.delete("/api/jobs/abc")
+    assert r.status_code == 404 and r.json()["error"].startswith("/api/jobs/abc: no job 'abc'"), r.text
+    frames = [np.full((64, 48, 3), 90 + 20 * i, np.uint8) for i in range(3)]
+    clip = write_video(tmp_path / "grey.mp4", frames)
+    job_id = client.post("/api/video", files={"file": ("grey.mp4", clip.read_bytes())}).json()["job_id"]
+    r = client.get(f"/api/jobs/{job_id}/nope")
+    assert r.status_code == 404
+    assert r.json()["error"] == f"/api/jobs/{job_id}/nope: no download 'nope'; use video, json or csv"
+    client.delete(f"/api/jobs/{job_id}")
+    app = create_app(Settings(max_pending_jobs=0, preload=()))
+    with TestClient(app, base_url=BASE) as full:
+        r = full.post("/api/video", files={"file": ("grey.mp4", clip.read_bytes())})
+    assert r.status_code == 429
+    assert r.json()["error"] == "grey.mp4: 0 videos are already waiting; try again when one is done"
+
+
 # ---- webcam socket, page, docs -------------------------------------------------------------
 def test_live_socket_tracks_frames_and_survives_garbage(client):
     import cv2
@@ -291,6 +359,24 @@ def test_live_socket_tracks_frames_and_survives_garbage(client):
     last = np.array(msgs[2]["people"][0]["landmarks"])[:, :2] * [640, 427]
     # The same picture three times: tracking keeps the landmarks within a few pixels (640 px wide).
     assert np.median(np.linalg.norm(first - last, axis=1)) < 3.0
+
+
+def test_bad_webcam_option_messages_get_a_clear_422(client):
+    from blazepose.options import OptionsError, PoseOptions
+
+    with pytest.raises(OptionsError) as python:
+        PoseOptions.from_mapping({"bogus": 1})
+    with client.websocket_connect(WS_LIVE) as ws:
+        for text, words in (("[1, 2]", "a text message must be a JSON object {\"options\": {...}}, got a list"),
+                            ("not json", "a text message must be a JSON object {\"options\": {...}}, not valid JSON"),
+                            ('{"opts": {}}', "unknown key opts; a text message has one key, options"),
+                            ('{"options": [1]}', "options must be a JSON object of names and values, got a list"),
+                            ('{"options": "lite"}', "options must be a JSON object of names and values, got a string"),
+                            ('{"options": {"bogus": 1}}', str(python.value))):
+            ws.send_text(text)
+            assert ws.receive_json() == {"error": f"options: {words}", "status": 422}, text
+        ws.send_text(json.dumps({"options": {"model": "lite"}}))     # still open, still usable
+        assert ws.receive_json()["options"]["model"] == "lite"
 
 
 def _bad_frames() -> dict[str, bytes]:
@@ -378,6 +464,16 @@ def test_page_static_files_and_offline_docs(client):
     assert {"/api/image", "/api/video", "/api/jobs/{job_id}"} <= set(spec["paths"])
     cfg = client.get("/api/config").json()
     assert cfg["limits"]["image_bytes"] == IMAGE_LIMIT and len(cfg["connections"]) == 35
+    from blazepose.options import MAX_NUM_POSES
+
+    assert cfg["limits"]["max_num_poses"] == MAX_NUM_POSES     # the page's People field takes it
+
+
+def test_head_of_the_page_answers_like_get_without_a_body(client):
+    get, head = client.get("/"), client.head("/")
+    assert head.status_code == 200 and head.content == b"", (head.status_code, head.text)
+    assert head.headers["content-type"] == get.headers["content-type"] == "text/html; charset=utf-8"
+    assert int(head.headers["content-length"]) == len(get.content) > 0
 
 
 def test_a_server_that_fails_to_start_removes_its_folder(tmp_path, monkeypatch):
@@ -422,6 +518,23 @@ def test_serve_without_the_web_extra_says_what_to_install():
     assert "pip install 'blazepose[web]'" in p.stderr and "Traceback" not in p.stderr
     p = _cli_without_fastapi("models", "list")                 # the rest of the CLI still works
     assert p.returncode == 0 and "pose_landmark_full.tflite" in p.stdout
+
+
+def test_serve_on_a_port_in_use_fails_with_exit_1():
+    # A runtime failure, as for the rest of the CLI (uvicorn's own exit code is 3).
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "serve", "--port", str(port)],
+                           capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "address already in use" in p.stderr and f"cannot serve on 127.0.0.1:{port}" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr and "open http" not in p.stdout
 
 
 def test_fifo_lock_serves_waiters_in_arrival_order():

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from _pixels import skeleton_pixels
+from _video_clips import corrupt_frame, squats_frames, write_avi
 from conftest import REFERENCE, ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -175,6 +176,20 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     dl.value.save_as(tmp_path / "pose.csv")
     assert len((tmp_path / "pose.csv").read_text().splitlines()) == 34
 
+    # People: the API's limit (100) is the field's; 0 is sent as typed and refused, not made 1.
+    assert page.get_attribute("#opt-max-num-poses", "max") == "100"
+    page.fill("#opt-max-num-poses", "0")
+    page.dispatch_event("#opt-max-num-poses", "change")
+    page.wait_for_function("() => document.querySelector('#photo-status').classList.contains('error')", timeout=30_000)
+    assert "max_num_poses must be an integer in 1..100, got 0" in page.inner_text("#photo-status")
+    refused = "console: Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+    assert errors.count(refused) == 1, errors    # the browser logs the refused request; that one only
+    errors.remove(refused)
+    page.fill("#opt-max-num-poses", "1")
+    page.dispatch_event("#opt-max-num-poses", "change")
+    page.wait_for_function("() => document.querySelector('#photo-status').textContent.includes('1 person found')",
+                           timeout=60_000)
+
     # ---- video: progress, then an annotated video the browser decodes ---------------------
     page.click("#tabs button[data-tab='video']")
     page.set_input_files("#video-input", str(small_clip(tmp_path / "squats10.mp4")))
@@ -198,6 +213,14 @@ def test_photo_video_and_webcam_in_a_real_browser(server, browser, tmp_path):
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(server.rstrip("/") + job_url)
     assert gone.value.code == 404
+    # Frames lost to corrupt data are told in the status, not only in the job's JSON.
+    bad = write_avi(tmp_path / "corrupt.avi", squats_frames(10, size=(180, 320)))
+    corrupt_frame(bad, 4)
+    page.set_input_files("#video-input", str(bad))
+    page.wait_for_function("() => document.querySelector('#video-status').textContent.includes('decoded')",
+                           timeout=120_000)
+    assert "corrupt.avi: 9 frames, a person in 9; 1 frame could not be decoded" in page.inner_text("#video-status")
+    page.click("#video-delete")
 
     # ---- webcam: Chromium's fake camera plays the photo; landmarks come back live -----------
     page.click("#tabs button[data-tab='webcam']")

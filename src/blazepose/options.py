@@ -174,7 +174,7 @@ ENGINE_FIELDS = ("model", "enable_segmentation", "num_threads", "engine")
 # ---- checks (one message per problem, whatever the entry point) --------------------------------
 def _show(v: Any) -> str:
     """A value as the user typed it (CLI and web forms give text; Python gives objects)."""
-    return v if isinstance(v, str) else repr(v)
+    return v if isinstance(v, str) and v.strip() else repr(v)   # an empty text as ''
 
 
 def _model(v: Any) -> str:

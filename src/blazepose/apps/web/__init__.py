@@ -131,6 +131,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                             log_level="info" if args.verbose else "warning",
                             ws_max_size=settings.max_image_bytes + 1024)
     server = Server(config)
-    server.run()
-    # uvicorn returns normally when it cannot bind (after logging why) or after Ctrl-C.
-    return 0 if getattr(server, "started", False) else 1
+    try:
+        server.run()
+    except SystemExit as exc:   # uvicorn exits 3 when it cannot start (it has logged why)
+        if getattr(server, "started", False) or exc.code in (0, None):
+            raise
+    # Never started (cannot bind, models failed to load): a runtime failure, exit 1 as for the rest
+    # of the CLI. Started, then stopped (Ctrl-C): 0.
+    if not getattr(server, "started", False):
+        print(f"error: cannot serve on {args.host}:{args.port} (the reason is above)", file=sys.stderr)
+        return 1
+    return 0

@@ -12,16 +12,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Callable
 
-from fastapi import FastAPI, File, Form, UploadFile
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 
 from ... import __version__
 from ...errors import ModelError
 from ...landmark import CONNECTIONS, LANDMARK_NAMES, side_of
 from ...models import registry
-from ...options import PoseOptions
+from ...options import MAX_NUM_POSES, PoseOptions
 from ...outputs.export import complete_footer, document_header, image_frame
 from ...outputs.video import browser_video_format
 from . import service
@@ -36,12 +37,30 @@ from .vendor import add_vendor_routes
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
-# Form fields (module level: FastAPI resolves annotations in the module's namespace).
-# Values are checked by PoseOptions (one message for every entry point), not by FastAPI.
-ModelF = Annotated[str, Form(description="landmark model: lite | full | heavy (or 0, 1, 2)")]
-ProbF = Annotated[str, Form(description="probability threshold in [0, 1]")]
-BoolF = Annotated[str, Form(description="true or false")]
-PosesF = Annotated[str, Form(description="people per image, 1..100")]
+
+
+class OptionFields(BaseModel):
+    """The option fields every upload endpoint takes (as ``PoseOptions``; omitted: its default).
+    Shown in the API docs; the form itself is checked by ``PoseOptions`` (``request_options``):
+    an unknown field or an empty value is 422 with the message Python gives."""
+
+    model: str | None = Field(None, description="landmark model: lite | full (default) | heavy")
+    model_complexity: str | None = Field(None, description="MediaPipe's alias of model: 0, 1, 2")
+    min_detection_confidence: str | None = Field(None, description="detector threshold in [0, 1] (0.5)")
+    min_tracking_confidence: str | None = Field(None, description="pose-presence threshold in [0, 1] (0.5)")
+    max_num_poses: str | None = Field(None, description=f"people per image, 1..{MAX_NUM_POSES} (1)")
+    enable_segmentation: str | None = Field(None, description="true | false (false)")
+    upper_body_only: str | None = Field(None, description="landmarks 0-24 only: true | false (false)")
+    detection_tiles: str | None = Field(None, description="auto (default), 0 or 2..5: detect on tiles too")
+    smooth_landmarks: str | None = Field(None, description="video: true (default) | false; also sets "
+                                                           "smooth_segmentation unless given")
+    smooth_segmentation: str | None = Field(None, description="video: true (default) | false")
+    detection_interval_ms: str | None = Field(None, description="video, several people: look for newcomers "
+                                                                "this often (250)")
+    reid_timeout_ms: str | None = Field(None, description="video: a lost person keeps their id this long (2000)")
+
+
+OptionsF = Annotated[OptionFields, Form()]
 CHUNK = 1024 * 1024
 
 
@@ -99,7 +118,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_vendor_routes(app)   # /vendor/plotly.min.js for the 3-D view, from the installed package
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)   # HEAD: headers only
     def index():
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
@@ -113,19 +132,24 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         return {"version": __version__, "models": list(registry.LANDMARK_MODELS),
                 "defaults": options_dict(PoseOptions()),
                 "limits": {"image_bytes": settings.max_image_bytes, "video_bytes": settings.max_video_bytes,
-                           "video_frames": settings.max_video_frames},
+                           "video_frames": settings.max_video_frames, "max_num_poses": MAX_NUM_POSES},
                 "video_format": {"mime": fmt.mime, "ext": fmt.ext},
                 "landmarks": list(LANDMARK_NAMES), "connections": [list(c) for c in CONNECTIONS],
                 "sides": [side_of(i) for i in range(len(LANDMARK_NAMES))]}
 
     # ---- images ----------------------------------------------------------------------------
-    def form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,
-                     max_num_poses, smooth_landmarks=True) -> PoseOptions:
-        return request_options({"model": model, "min_detection_confidence": min_detection_confidence,
-                                "min_tracking_confidence": min_tracking_confidence,
-                                "enable_segmentation": enable_segmentation, "max_num_poses": max_num_poses,
-                                "smooth_landmarks": smooth_landmarks, "smooth_segmentation": smooth_landmarks},
-                               settings)
+    async def form_options(request: Request, *, also: tuple[str, ...] = ()) -> PoseOptions:
+        """The options of an upload's form: every text field but ``also`` (the endpoint's own)."""
+        path, values = request.url.path, {}
+        for key, value in (await request.form()).multi_items():   # parsed once, by FastAPI
+            if key == "file" or key in also:
+                continue
+            if not isinstance(value, str):
+                raise UploadError(422, f"{path}: {key}: a file where a text field belongs")
+            if key in values:
+                raise UploadError(422, f"{path}: {key} given more than once")
+            values[key] = value
+        return request_options(values, settings, path)
 
     async def process_upload(file: UploadFile, opts: PoseOptions, after: Callable | None = None):
         """Check the upload's declared pixels, then decode it and find the landmarks while holding
@@ -148,20 +172,19 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         return {**document_header(opts, name), "frames": [image_frame(res, name)], **complete_footer(1)}
 
     @app.post("/api/image", summary="Landmarks of one photo (JSON, as `blazepose image`)")
-    async def post_image(file: Annotated[UploadFile, File(description="a photo (any format Pillow decodes)")],
-                         model: ModelF = "full", min_detection_confidence: ProbF = "0.5",
-                         min_tracking_confidence: ProbF = "0.5", enable_segmentation: BoolF = "false",
-                         max_num_poses: PosesF = "1",
+    async def post_image(request: Request,
+                         file: Annotated[UploadFile, File(description="a photo (any format Pillow decodes)")],
+                         fields: OptionsF,
                          include: Annotated[str, Form(description="comma list: annotated (base64 PNG), "
                                                                   "csv (CSV text)")] = ""):
         """The document ``blazepose image`` writes for this photo. With ``include=annotated`` the
         annotated PNG is added as ``annotated_png`` (base64); with ``include=csv`` the long-format
         CSV as ``csv``."""
-        opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation, max_num_poses)
+        opts = await form_options(request, also=("include",))
         extras = {s.strip() for s in include.split(",") if s.strip()}
         unknown = extras - {"annotated", "csv"}
         if unknown:
-            raise UploadError(422, f"include: unknown part(s) {', '.join(sorted(unknown))}; use annotated, csv")
+            raise UploadError(422, f"{request.url.path}: include: unknown part(s) {', '.join(sorted(unknown))}; use annotated, csv")
 
         def extra(rgb, res):
             from ...outputs.draw import draw_pose
@@ -178,38 +201,30 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
 
     @app.post("/api/image/annotated", summary="The photo with the skeleton drawn (PNG)",
               response_class=Response, responses={200: {"content": {"image/png": {}}}})
-    async def post_image_annotated(file: Annotated[UploadFile, File()], model: ModelF = "full",
-                                   min_detection_confidence: ProbF = "0.5", min_tracking_confidence: ProbF = "0.5",
-                                   enable_segmentation: BoolF = "false",
-                                   max_num_poses: PosesF = "1"):
+    async def post_image_annotated(request: Request, file: Annotated[UploadFile, File()], fields: OptionsF):
         from ...outputs.draw import draw_pose
 
-        opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation, max_num_poses)
+        opts = await form_options(request)
         name, res, png = await process_upload(file, opts, lambda rgb, res: encode_png(draw_pose(rgb, res)))
         return Response(png, media_type="image/png",
                         headers={"Content-Disposition": f'inline; filename="{Path(name).stem}.annotated.png"'})
 
     @app.post("/api/image/csv", summary="Landmarks of one photo (long-format CSV)",
               response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-    async def post_image_csv(file: Annotated[UploadFile, File()], model: ModelF = "full",
-                             min_detection_confidence: ProbF = "0.5", min_tracking_confidence: ProbF = "0.5",
-                             max_num_poses: PosesF = "1"):
-        opts = form_options(model, min_detection_confidence, min_tracking_confidence, False, max_num_poses)
+    async def post_image_csv(request: Request, file: Annotated[UploadFile, File()], fields: OptionsF):
+        opts = await form_options(request)
         name, res, _ = await process_upload(file, opts)
         return Response(csv_text([res]), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{Path(name).stem}.csv"'})
 
     # ---- videos ----------------------------------------------------------------------------
     @app.post("/api/video", status_code=202, summary="Start a video job")
-    async def post_video(file: Annotated[UploadFile, File(description="a video (any format OpenCV decodes)")],
-                         model: ModelF = "full", min_detection_confidence: ProbF = "0.5",
-                         min_tracking_confidence: ProbF = "0.5", enable_segmentation: BoolF = "false",
-                         max_num_poses: PosesF = "1",
-                         smooth_landmarks: BoolF = "true"):
+    async def post_video(request: Request,
+                         file: Annotated[UploadFile, File(description="a video (any format OpenCV decodes)")],
+                         fields: OptionsF):
         """Upload a video; answers a job id at once. Poll ``GET /api/jobs/{id}`` for progress, then
         download ``video`` (annotated, browser-playable), ``json`` and ``csv``."""
-        opts = form_options(model, min_detection_confidence, min_tracking_confidence, enable_segmentation,
-                            max_num_poses, smooth_landmarks)
+        opts = await form_options(request)
         name = safe_name(file.filename, "video")
         jobs: JobManager = app.state.jobs
         job = jobs.new(name, opts)
@@ -231,33 +246,34 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
         jobs.submit(job)
         return {"job_id": job.id, "status_url": f"/api/jobs/{job.id}", **job.snapshot()}
 
-    def find(job_id: str) -> Job:
+    def find(job_id: str, request: Request) -> Job:
         job = app.state.jobs.get(job_id)
         if job is None:
-            raise UploadError(404, f"no job {job_id[:64]!r} (finished jobs are kept {settings.job_ttl_s / 60:g} minutes)")
+            raise UploadError(404, f"{request.url.path}: no job {job_id[:64]!r} (finished jobs are kept {settings.job_ttl_s / 60:g} minutes)")
         return job
 
     @app.get("/api/jobs/{job_id}", summary="A video job's state and progress")
-    def get_job(job_id: str):
-        return find(job_id).snapshot()
+    def get_job(job_id: str, request: Request):
+        return find(job_id, request).snapshot()
 
     @app.get("/api/jobs/{job_id}/{kind}", summary="Download a job's result: video, json or csv",
              response_class=FileResponse)
-    def get_job_file(job_id: str, kind: str):
-        job = find(job_id)
+    def get_job_file(job_id: str, kind: str, request: Request):
+        job = find(job_id, request)
+        path = request.url.path
         if kind not in ("video", "json", "csv"):
-            raise UploadError(404, f"no download {kind[:32]!r}; use video, json or csv")
+            raise UploadError(404, f"{path}: no download {kind[:32]!r}; use video, json or csv")
         if job.state == "failed" and not job.has_results:
-            raise UploadError(job.error_status or 422, job.error or "the job failed")
+            raise UploadError(job.error_status or 422, job.error or f"{path}: the job failed")
         if not job.has_results:
-            raise UploadError(409, f"job {job.id} is {job.state}; its results are not ready")
+            raise UploadError(409, f"{path}: job {job.id} is {job.state}; its results are not ready")
         path, mime, filename = job.files[kind]
         return FileResponse(path, media_type=mime, filename=filename,
                             content_disposition_type="inline" if kind == "video" else "attachment")
 
     @app.delete("/api/jobs/{job_id}", summary="Cancel a job and delete its files")
-    def delete_job(job_id: str):
-        job = find(job_id)
+    def delete_job(job_id: str, request: Request):
+        job = find(job_id, request)
         app.state.jobs.delete(job.id)
         return {"deleted": job.id}
 

@@ -34,6 +34,31 @@ def people_message(res) -> list[dict]:
                            for j in range(res.num_landmarks)]} for i in range(len(res))]
 
 
+def _json_kind(v) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(v), "a number")
+
+
+def options_message(text: str) -> dict:
+    """The options of a text message ``{"options": {name: value, ...}}`` (checked by
+    ``request_options``); ``UploadError`` 422 naming what is wrong with its shape."""
+    shape = 'a text message must be a JSON object {"options": {...}}'
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        raise UploadError(422, f"options: {shape}, not valid JSON") from None
+    if not isinstance(msg, dict):
+        raise UploadError(422, f"options: {shape}, got {_json_kind(msg)}")
+    unknown = sorted(set(msg) - {"options"})
+    if unknown:
+        raise UploadError(422, f"options: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                               "a text message has one key, options")
+    asked = msg.get("options", {})
+    if not isinstance(asked, dict):
+        raise UploadError(422, f"options: options must be a JSON object of names and values, got {_json_kind(asked)}")
+    return asked
+
+
 def _plain_8bit(data: bytes) -> bool:
     """Whether an image is 8-bit RGB or gray without transparency (read from its header)."""
     from PIL import Image
@@ -78,18 +103,15 @@ def add_live_route(app: FastAPI, settings: Settings, budget: DecodeBudget) -> No
                     break
                 if msg.get("text") is not None:
                     try:
-                        asked = json.loads(msg["text"]).get("options", {})
-                        if "smooth_landmarks" in asked:
-                            asked.setdefault("smooth_segmentation", asked["smooth_landmarks"])
-                        new = request_options({**options_dict(opts), **asked}, settings)
+                        new = request_options(options_message(msg["text"]), settings, "options", base=opts)
                         if new != opts and pl is not None:
                             with lock:
                                 pl.close()
                             pl, t_start, last_ts = None, None, -1.0
                         opts = new
                         await ws.send_json({"options": options_dict(opts)})
-                    except (UploadError, TypeError, ValueError, AttributeError) as exc:
-                        await ws.send_json({"error": f"options: {exc}"})
+                    except UploadError as exc:
+                        await ws.send_json({"error": str(exc), "status": exc.status})
                     continue
                 data = msg.get("bytes") or b""
                 if len(data) > settings.max_image_bytes:

@@ -76,13 +76,28 @@ def safe_name(name: str | None, default: str = "upload") -> str:
 
 
 # ---- options ----------------------------------------------------------------------------------
-def request_options(values: dict, settings: "Settings") -> PoseOptions:
-    """A request's ``PoseOptions`` from its form fields (``OptionsError`` becomes a 422 answer
-    with the same message the CLI prints)."""
+#: Options the server chooses (``blazepose serve --num-threads``; the default engine), not a request.
+SERVER_FIELDS = ("num_threads", "engine")
+
+
+def request_options(values: dict, settings: "Settings", where: str = "options",
+                    base: PoseOptions | None = None) -> PoseOptions:
+    """A request's ``PoseOptions`` from its form fields or its webcam options message, over
+    ``base`` (default: the defaults). Checked by ``PoseOptions.from_mapping`` as in Python: an
+    unknown name or a bad value, an empty one included, is ``UploadError`` 422 with the same
+    message, after ``where`` (the request's path, or ``options``). ``smooth_segmentation``
+    follows ``smooth_landmarks`` unless given (the page has one switch for both)."""
+    values = dict(values)
     try:
-        opts = PoseOptions.from_mapping({k: v for k, v in values.items() if v is not None})
+        server = sorted(set(values) & set(SERVER_FIELDS))
+        if server:
+            raise OptionsError(f"{', '.join(server)}: chosen by the server (blazepose serve --num-threads), "
+                               "not by a request")
+        if "smooth_landmarks" in values:
+            values.setdefault("smooth_segmentation", values["smooth_landmarks"])
+        opts = PoseOptions.from_mapping(values, base=base)
     except OptionsError as exc:
-        raise UploadError(422, str(exc)) from None
+        raise UploadError(422, f"{where}: {exc}") from None
     return opts.replace(num_threads=settings.num_threads)
 
 
@@ -206,6 +221,7 @@ class Job:
     state: str = "queued"          # queued | running | done | failed | cancelled
     frames_done: int = 0
     frames_with_pose: int = 0
+    frames_skipped: int = 0        # frames the decoder rejected (listed in the JSON with their error)
     error: str | None = None
     error_status: int | None = None
     created: float = field(default_factory=time.time)
@@ -233,7 +249,8 @@ class Job:
         progress = 1.0 if self.state == "done" else (min(1.0, self.frames_done / total) if total else 0.0)
         return {"id": self.id, "file": self.name, "state": self.state, "progress": round(progress, 4),
                 "frames_done": self.frames_done, "frames_total": total,
-                "frames_with_pose": self.frames_with_pose, "error": self.error,
+                "frames_with_pose": self.frames_with_pose, "frames_skipped": self.frames_skipped,
+                "error": self.error,
                 "options": options_dict(self.options),
                 "partial": self.state == "failed" and self.has_results,
                 "downloads": {k: f"/api/jobs/{self.id}/{k}" for k in self.files} if self.has_results else {}}
@@ -257,7 +274,7 @@ class JobManager:
         with self._lock:
             pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
             if pending >= self.settings.max_pending_jobs:
-                raise UploadError(429, f"{pending} videos are already waiting; try again when one is done")
+                raise UploadError(429, f"{name}: {pending} videos are already waiting; try again when one is done")
             jid = uuid.uuid4().hex
             d = self.root / "jobs" / jid
             d.mkdir(parents=True)
@@ -368,7 +385,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
                  "csv": (out_csv, "text/csv", f"{stem}.csv")}
 
     def progress(run) -> None:
-        job.frames_done, job.frames_with_pose = run.frames, run.frames_with_pose
+        job.frames_done, job.frames_with_pose, job.frames_skipped = run.frames, run.frames_with_pose, run.skipped
 
     try:
         with contextlib.ExitStack() as stack:
@@ -378,7 +395,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
             sinks = [stack.enter_context(AnnotatedVideoWriter(out_video, reader.fps, (reader.width, reader.height),
                                                               max_side=settings.output_max_side, fourcc=fmt.fourcc)),
                      stack.enter_context(JsonWriter(out_json, meta)), stack.enter_context(CsvWriter(out_csv))]
-            run_video(pl.session(), reader, sinks, stop=job.cancel.is_set, on_frame=progress)
+            progress(run_video(pl.session(), reader, sinks, stop=job.cancel.is_set, on_frame=progress))
     finally:
         src.unlink(missing_ok=True)
     if job.cancel.is_set():

@@ -10,7 +10,7 @@ function options() {
     model: $("#opt-model").value,
     min_detection_confidence: parseFloat($("#opt-min-detection-confidence").value),
     min_tracking_confidence: parseFloat($("#opt-min-tracking-confidence").value),
-    max_num_poses: parseInt($("#opt-max-num-poses").value, 10) || 1,
+    max_num_poses: $("#opt-max-num-poses").value,   // as typed: the server checks it (1..max)
     enable_segmentation: $("#opt-enable-segmentation").checked,
     smooth_landmarks: $("#opt-smooth-landmarks").checked,
   };
@@ -363,7 +363,10 @@ async function pollJob(id, name) {
   $("#video-result").hidden = false;
   drawVideo3d($("#video-3d"), $("#video-3d-caption"), job.downloads.json);
   if (job.partial) setStatus(status, `${job.error} (the ${job.frames_done} frames before it are kept)`, true);
-  else setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose} (${job.options.model} model).`);
+  else {
+    const lost = job.frames_skipped ? `; ${job.frames_skipped} ${job.frames_skipped === 1 ? "frame" : "frames"} could not be decoded` : "";
+    setStatus(status, `${name}: ${job.frames_done} frames, a person in ${job.frames_with_pose}${lost} (${job.options.model} model).`);
+  }
   player.play().catch(() => {});
 }
 
@@ -508,5 +511,6 @@ for (const el of document.querySelectorAll("#settings input[type=range]")) {
 // ---- start ------------------------------------------------------------------------------------
 fetch("/api/config").then((r) => r.json()).then((cfg) => {
   CONFIG = cfg;
+  $("#opt-max-num-poses").max = String(cfg.limits.max_num_poses);   // the API's limit
   document.body.dataset.ready = "1";
 }).catch(() => setStatus($("#photo-status"), "Cannot reach the server.", true));

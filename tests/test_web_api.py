@@ -212,6 +212,11 @@ def test_the_pages_fields_and_every_python_option_are_accepted(client):
     r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data=more)
     assert r.status_code == 200, r.text
     assert r.json()["model"] == "lite" and r.json()["options"]["upper_body_only"] is True
+    # The engine is a request's choice (the server's only way to offer OpenVINO); a bad one is 422.
+    r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data={"engine": "litert"})
+    assert r.status_code == 200 and r.json()["options"]["engine"] == "litert", r.text
+    r = client.post("/api/image", files={"file": ("a.jpg", small_jpeg())}, data={"engine": "tpu"})
+    assert r.status_code == 422 and r.json()["error"].startswith("/api/image: engine must be one of"), r.text
 
 
 def test_decoded_by_content_not_by_name(client):

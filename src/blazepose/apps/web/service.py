@@ -76,8 +76,9 @@ def safe_name(name: str | None, default: str = "upload") -> str:
 
 
 # ---- options ----------------------------------------------------------------------------------
-#: Options the server chooses (``blazepose serve --num-threads``; the default engine), not a request.
-SERVER_FIELDS = ("num_threads", "engine")
+#: Options the server chooses (``blazepose serve --num-threads``), not a request. A request may
+#: choose the engine (``engine=openvino`` where the extra is installed), as in Python and the CLI.
+SERVER_FIELDS = ("num_threads",)
 
 
 def request_options(values: dict, settings: "Settings", where: str = "options",

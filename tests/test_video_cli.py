@@ -31,7 +31,8 @@ def _check_partial(js, cs, at_least):
     return frames
 
 
-def test_ctrl_c_leaves_valid_partial_files(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_leaves_valid_partial_files(tmp_path, sig):
     clip = write_avi(tmp_path / "long.avi", squats_frames(40, size=(180, 320)) * 6)  # 240 frames
     js, cs, mp4 = tmp_path / "o.json", tmp_path / "o.csv", tmp_path / "o.mp4"
     p = subprocess.Popen(cli(str(clip), "--json", str(js), "--csv", str(cs), "-o", str(mp4)),
@@ -44,7 +45,7 @@ def test_ctrl_c_leaves_valid_partial_files(tmp_path):
         except (OSError, ValueError):
             pass
         time.sleep(0.05)
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
@@ -159,3 +160,22 @@ def test_timestamps_are_rounded_to_the_microsecond(tmp_path):
     assert len(ts) == 40 and all(t == round(t, 3) for t in ts)
     assert all(b > a for a, b in zip(ts, ts[1:]))
     assert ts[-1] == pytest.approx(39 * 1001 / 30, abs=1e-3)
+
+
+def test_stop_on_signals_turns_the_first_signal_into_a_request_and_the_second_into_an_interrupt():
+    """The first Ctrl-C or SIGTERM only sets the event (the loop stops between frames, never
+    inside a writer's queue); a second one interrupts at once; the old handlers come back."""
+    import os
+
+    from blazepose.apps.loop import stop_on_signals
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with stop_on_signals() as stop:
+            os.kill(os.getpid(), sig)
+            time.sleep(0.05)                   # the handler runs in this (the main) thread
+            assert stop.is_set()
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), sig)
+                time.sleep(0.05)
+        assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

@@ -121,7 +121,8 @@ class VideoSession:
 
     # ---- a whole video -----------------------------------------------------------------------
     def process_video(self, source, *, offline_smoothing: bool = False, return_frames: bool = False,
-                      progress: Callable[[int], None] | None = None) -> Iterator:
+                      progress: Callable[[int], None] | None = None,
+                      stop: Callable[[], bool] | None = None) -> Iterator:
         """Iterate over a video: one ``PoseResult`` per decoded frame, in order (a new video: the
         session is reset first).
 
@@ -138,7 +139,9 @@ class VideoSession:
 
         ``return_frames=True`` yields ``(rgb_frame, result)`` pairs (with offline smoothing the
         file is decoded a second time for them). ``progress`` is called with 1 after each frame is
-        analysed.
+        analysed. ``stop()`` is asked after each frame is analysed (True: no more frames are read;
+        with offline smoothing, the frames analysed so far are smoothed and yielded), e.g. a
+        cancelled job, or Ctrl-C turned into a request (``apps.loop.stop_on_signals``).
         """
         from ..io.video import VideoReader
 
@@ -152,18 +155,20 @@ class VideoSession:
                                      "without enable_segmentation, or causal smoothing")
                 if reader.is_stream:
                     raise InputError(f"{reader.name}: offline smoothing needs a file (it reads the video to the end)")
-                yield from self._offline(reader, return_frames, progress)
+                yield from self._offline(reader, return_frames, progress, stop)
                 return
             for fr in reader:
                 res = self.process_frame(fr.image, fr.timestamp_ms, frame_index=fr.index)
                 if progress is not None:
                     progress(1)
                 yield (fr.image, res) if return_frames else res
+                if stop is not None and stop():
+                    return
         finally:
             if own:
                 reader.close()
 
-    def _offline(self, reader, return_frames: bool, progress) -> Iterator:
+    def _offline(self, reader, return_frames: bool, progress, stop=None) -> Iterator:
         from ..io.video import VideoReader
 
         self.tracker.smooth_landmarks = False   # pass 1: raw landmarks (aux points still smoothed)
@@ -182,6 +187,9 @@ class VideoSession:
                 frames.append(RawFrame(fr.index, fr.timestamp_ms, (w, h), people, ran))
                 if progress is not None:
                     progress(1)
+                if stop is not None and stop():
+                    log.warning("stopped after %d frames: smoothing and returning those", len(frames))
+                    break
         except KeyboardInterrupt as exc:
             interrupted = exc
             log.warning("interrupted after %d frames: smoothing and returning those", len(frames))

@@ -11,8 +11,11 @@ its previous picture); the others go through the session and to every sink with
 """
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 
 def video_header(options, source: str, reader, smoothing: str) -> dict:
@@ -43,7 +46,8 @@ def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smooth
     """Feed every frame of ``reader`` through ``session`` into ``sinks``; return the counts.
 
     ``progress`` (e.g. ``apps.progress.progress_bar``) gets ``update(1)`` per analysed frame.
-    ``stop()`` is asked after each frame (True: stop there, e.g. a cancelled web job);
+    ``stop()`` is asked after each analysed frame (True: read no more frames, e.g. a cancelled
+    web job or ``stop_on_signals``; with offline smoothing the frames analysed are still written);
     ``on_frame(run)`` is called after each frame is written. The sinks are not closed here:
     their owner closes them (so that an interrupted run still finalises every file).
     """
@@ -60,7 +64,7 @@ def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smooth
                 s.skip(err.index, err.timestamp_ms, err.problem)
 
     frames = session.process_video(reader, offline_smoothing=offline_smoothing, return_frames=needs_images,
-                                   progress=progress.update if progress is not None else None)
+                                   progress=progress.update if progress is not None else None, stop=stop)
     try:
         for item in frames:
             image, result = item if needs_images else (None, item)
@@ -72,9 +76,37 @@ def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smooth
             run.detector_frames += bool(result.meta.get("detector"))
             if on_frame is not None:
                 on_frame(run)
-            if stop is not None and stop():
-                return run
-        report_skipped(None)
+        if stop is None or not stop():
+            report_skipped(None)
     finally:
         frames.close()
     return run
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM as a request to stop: the first one sets the event yielded (give its
+    ``is_set`` to ``run_video`` as ``stop``: the frame in hand is finished and written, no more are
+    read), a second one raises ``KeyboardInterrupt`` at once. Outside the main thread, an event
+    nothing sets.
+
+    A ``KeyboardInterrupt`` raised between any two bytecodes could land inside the writer threads'
+    queue operations and leave ``close()`` waiting forever (seen once in a few dozen Ctrl-C of
+    ``blazepose video`` on a busy machine); a request is only read between frames.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt(f"signal {signum}")
+        stop.set()
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)

@@ -30,7 +30,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
-from .loop import run_video, smoothing_name, video_header
+from .loop import run_video, smoothing_name, stop_on_signals, video_header
 from .cli_checks import angles_summary, check_distinct, check_writable, int_at_least
 from .progress import progress_bar
 
@@ -89,7 +89,7 @@ def cmd_video(args, options: PoseOptions) -> int:
     total = reader.frame_count
     if args.max_frames:
         total = min(total, args.max_frames) if total else args.max_frames
-    with contextlib.ExitStack() as stack:
+    with stop_on_signals() as stop, contextlib.ExitStack() as stack:
         stack.callback(reader.close)
         pl = stack.enter_context(PoseLandmarker(options))
         meta = video_header(options, str(args.input), reader, smoothing_name(options, args.offline_smoothing))
@@ -105,7 +105,9 @@ def cmd_video(args, options: PoseOptions) -> int:
         sinks += open_3d_sinks(stack, args, title=Path(str(args.input)).name)
         sinks.append(stack.enter_context(VideoAnalysis(args, meta)))
         bar = stack.enter_context(progress_bar(total, "frame", enabled=not args.no_progress))
-        run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing)
+        run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing, stop=stop.is_set)
+        if stop.is_set():   # Ctrl-C or SIGTERM: the outputs close as interrupted (not marked complete)
+            raise KeyboardInterrupt
     written = [str(p) for s in sinks for p in (getattr(s, "paths", None) or [getattr(s, "path", None)]) if p]
     print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
           f"{run.skipped} skipped" + "".join(f" -> {w}" for w in written), file=sys.stderr)

@@ -71,6 +71,20 @@ def test_a_side_too_long_for_the_pipeline_is_an_input_error_everywhere(tmp_path,
     assert len(pl.process_image(np.zeros((4, 32766, 3), np.uint8))) == 0   # the longest side that works
 
 
+def test_a_photo_over_the_decoding_limit_is_refused_with_its_size(tmp_path):
+    # Pillow's decompression-bomb guard (89.5 M pixels by default), in our words, before decoding.
+    limit = Image.MAX_IMAGE_PIXELS
+    big, huge = tmp_path / "108mp.png", tmp_path / "192mp.png"
+    Image.new("1", (12000, 9000)).save(big)            # 1-bit: a few KB on disk
+    Image.new("1", (16000, 12000)).save(huge)
+    with pytest.raises(ImageReadError) as info:
+        read_image(big)
+    assert str(info.value) == (f"{big}: image is 12000x9000 pixels (108.0 M), over the {limit / 1e6:.1f} M-pixel "
+                               "limit for decoding (Pillow's decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS)")
+    with pytest.raises(ImageReadError, match=rf"192mp.png: image is over {2 * limit / 1e6:.1f} M pixels"):
+        read_image(huge)
+
+
 # ---- formats people have ---------------------------------------------------------------------
 def test_formats_convert_to_rgb_uint8(tmp_path):
     rgba = np.zeros((8, 8, 4), np.uint8)

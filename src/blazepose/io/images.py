@@ -85,8 +85,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise ImageReadError(p, "empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)   # checked below, in our words
             with Image.open(p) as img:
+                limit = Image.MAX_IMAGE_PIXELS
+                if limit and img.width * img.height > limit:
+                    raise ImageReadError(p, f"image is {img.width}x{img.height} pixels "
+                                            f"({img.width * img.height / 1e6:.1f} M), over the "
+                                            f"{limit / 1e6:.1f} M-pixel limit for decoding (Pillow's "
+                                            "decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS)")
                 img.load()
                 img = ImageOps.exif_transpose(img)
                 mode = img.mode
@@ -104,10 +110,14 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                     arr = np.asarray(img.convert("RGBA"))
                 else:
                     arr = np.asarray(img.convert("RGB"))
+    except ImageReadError:
+        raise
     except UnidentifiedImageError:
         raise ImageReadError(p, "not an image file (format not recognised)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(p, f"image too large to decode safely: {exc}") from None
+    except Image.DecompressionBombError:
+        raise ImageReadError(p, f"image is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.1f} M pixels, twice the "
+                                f"{Image.MAX_IMAGE_PIXELS / 1e6:.1f} M-pixel limit for decoding (Pillow's "
+                                "decompression-bomb guard, PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         msg = str(exc) or exc.__class__.__name__
         if "truncated" in msg.lower() or isinstance(exc, (SyntaxError, ValueError)) or "broken" in msg.lower():

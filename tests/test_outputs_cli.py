@@ -103,3 +103,12 @@ def test_video_json_format_is_chosen_by_the_name_as_for_image(tmp_path):
         assert p.returncode == 2 and f"the name must end in {want}" in p.stderr and "Traceback" not in p.stderr
         assert not (tmp_path / name).exists()
 
+
+def test_video_summary_line_names_no_bvh_when_nobody_was_found(tmp_path):
+    from _video_clips import blank_frames, write_avi
+
+    clip = write_avi(tmp_path / "blank.avi", blank_frames(3))
+    p = run("video", str(clip), "--no-progress", "--json", str(tmp_path / "r.json"), "--bvh", str(tmp_path / "r.bvh"))
+    assert p.returncode == 0, p.stderr
+    assert "nobody in any frame; no BVH file written" in p.stderr and not (tmp_path / "r.bvh").exists()
+    assert "-> " + str(tmp_path / "r.json") in p.stderr and "-> " + str(tmp_path / "r.bvh") not in p.stderr

@@ -111,7 +111,7 @@ def cmd_video(args, options: PoseOptions) -> int:
         run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing, stop=stop.is_set)
         if stop.is_set():   # Ctrl-C or SIGTERM: the outputs close as interrupted (not marked complete)
             raise KeyboardInterrupt
-    written = [str(p) for s in sinks for p in (getattr(s, "paths", None) or [getattr(s, "path", None)]) if p]
+    written = [str(p) for s in sinks for p in (s.paths if hasattr(s, "paths") else [getattr(s, "path", None)]) if p]
     print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
           f"{run.skipped} skipped" + "".join(f" -> {w}" for w in written), file=sys.stderr)
     return 1 if run.skipped else 0

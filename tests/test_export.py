@@ -180,3 +180,17 @@ def test_npz_writer_rejects_mixed_landmark_counts(tmp_path):
             w.write(person_result(1, k=33))
             w.write(person_result(1, k=25))
     assert (tmp_path / "m.npz").exists()    # what came before the error is kept
+
+
+def test_read_document_refuses_other_json_with_a_clear_error(tmp_path):
+    from blazepose.outputs.export import read_document
+
+    doc = export(frames(), tmp_path / "r.json")
+    assert [f["frame_index"] for f in read_document(doc)["frames"]] == [0, 1, 2]
+    coco = export(frames(), tmp_path / "r.coco.json")   # a JSON list: valid JSON, not a document
+    with pytest.raises(InputError, match=r"r\.coco\.json: not a result document"):
+        read_document(coco)
+    other = tmp_path / "other.json"
+    other.write_text('{"people": []}')
+    with pytest.raises(InputError, match=r"other\.json: not a result document"):
+        read_document(other)

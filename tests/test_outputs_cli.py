@@ -76,3 +76,39 @@ def test_video_reps_push_up_on_an_upright_person_counts_none_and_says_why():
     assert p.returncode == 0, p.stderr
     line = [ln for ln in p.stdout.splitlines() if ln.startswith("push-up:")][0]
     assert line.startswith("push-up: 0 repetition(s)") and "were not horizontal" in line
+
+
+def test_video_json_format_is_chosen_by_the_name_as_for_image(tmp_path):
+    """``blazepose video --json X.npz`` / ``X.coco.json`` write those formats (as ``blazepose image``
+    and ``export()`` do), with the same values as the JSON document; other names are refused."""
+    clip = str(REFERENCE / "pose_squats.mp4")
+    p = run("video", clip, "--max-frames", "3", "--no-progress", "--json", str(tmp_path / "r.json"),
+            "--csv", str(tmp_path / "r.csv"))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    p = run("video", clip, "--max-frames", "3", "--no-progress", "--json", str(tmp_path / "r.npz"))
+    assert p.returncode == 0, p.stderr
+    z = np.load(tmp_path / "r.npz")          # a real .npz, not a JSON text under that name
+    assert z["landmarks"].shape == (3, 1, 33, 3) and z["frame_index"].tolist() == [0, 1, 2]
+    nose = doc["frames"][2]["people"][0]["landmarks"][0]
+    assert abs(z["landmarks"][2, 0, 0, 0] - nose["x"]) <= 0.0005 and abs(z["world"][2, 0, 0, 2] - nose["world_z"]) <= 5e-6
+    assert json.loads(str(z["meta"]))["video"]["fps"] == doc["video"]["fps"]
+    p = run("video", clip, "--max-frames", "3", "--no-progress", "--json", str(tmp_path / "r.coco.json"))
+    assert p.returncode == 0, p.stderr
+    coco = json.loads((tmp_path / "r.coco.json").read_text())
+    assert [e["image_id"] for e in coco] == [0, 1, 2] and len(coco[2]["keypoints"]) == 51
+    assert coco[2]["keypoints"][:2] == [nose["x"], nose["y"]]
+    for flag, name, want in (("--json", "r.txt", ".json or .npz or .coco.json"), ("--csv", "r.tsv", ".csv")):
+        p = run("video", clip, "--no-progress", flag, str(tmp_path / name))
+        assert p.returncode == 2 and f"the name must end in {want}" in p.stderr and "Traceback" not in p.stderr
+        assert not (tmp_path / name).exists()
+
+
+def test_video_summary_line_names_no_bvh_when_nobody_was_found(tmp_path):
+    from _video_clips import blank_frames, write_avi
+
+    clip = write_avi(tmp_path / "blank.avi", blank_frames(3))
+    p = run("video", str(clip), "--no-progress", "--json", str(tmp_path / "r.json"), "--bvh", str(tmp_path / "r.bvh"))
+    assert p.returncode == 0, p.stderr
+    assert "nobody in any frame; no BVH file written" in p.stderr and not (tmp_path / "r.bvh").exists()
+    assert "-> " + str(tmp_path / "r.json") in p.stderr and "-> " + str(tmp_path / "r.bvh") not in p.stderr

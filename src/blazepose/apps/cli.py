@@ -10,7 +10,7 @@ from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
-from .cli_checks import angles_summary, check_distinct, check_writable
+from .cli_checks import angles_summary, check_distinct, check_export_name, check_writable
 
 log = logging.getLogger("blazepose")
 
@@ -38,8 +38,6 @@ def output_names(items, target: str | None, suffix: str) -> dict[str, Path]:
 
 def check_image_outputs(args, items) -> None:
     """Refuse, before any model loads, outputs that cannot be written as asked."""
-    from ..outputs.export import format_from_path
-
     if not 0.0 <= args.min_visibility <= 1.0:     # the same check and message as batch's
         raise UsageError(f"min_visibility must be in [0, 1], got {args.min_visibility!r}")
     for flag, target, suffixes in (("--annotate", args.annotate, PICTURE_SUFFIXES),
@@ -55,17 +53,8 @@ def check_image_outputs(args, items) -> None:
                 raise UsageError(f"{flag} {target}: give {what} for one photo")
         elif t.exists() and not t.is_dir():
             raise UsageError(f"{flag} {target}: with several photos this names a folder, and a file is there")
-    for flag, target, want in (("--json", args.json, ("json", "npz", "coco")), ("--csv", args.csv, ("csv",))):
-        if target:
-            if Path(target).is_dir():
-                raise UsageError(f"{flag} {target}: is a folder; give a file name")
-            names = {"json": ".json", "npz": ".npz", "coco": ".coco.json", "csv": ".csv"}
-            try:
-                fmt = format_from_path(target)
-            except InputError:
-                fmt = None
-            if fmt not in want:
-                raise UsageError(f"{flag} {target}: the name must end in " + " or ".join(names[w] for w in want))
+    check_export_name("--json", args.json, ("json", "npz", "coco"))
+    check_export_name("--csv", args.csv, ("csv",))
     if args.angles and Path(args.angles).is_dir():
         raise UsageError(f"--angles {args.angles}: is a folder; give a .csv or .json file name")
     several = len(items) > 1

@@ -43,6 +43,26 @@ def check_distinct(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[s
         seen[key] = flag
 
 
+def check_export_name(flag: str, target: str | None, formats: tuple[str, ...]) -> str | None:
+    """The export format of ``target`` (``outputs.export.format_from_path``), refused with a
+    ``UsageError`` when it is a folder or its name gives none of ``formats``; None without a target."""
+    from ..errors import InputError
+    from ..outputs.export import format_from_path
+
+    if not target:
+        return None
+    if Path(target).is_dir():
+        raise UsageError(f"{flag} {target}: is a folder; give a file name")
+    names = {"json": ".json", "npz": ".npz", "coco": ".coco.json", "csv": ".csv"}
+    try:
+        fmt = format_from_path(target)
+    except InputError:
+        fmt = None
+    if fmt not in formats:
+        raise UsageError(f"{flag} {target}: the name must end in " + " or ".join(names[f] for f in formats))
+    return fmt
+
+
 def angles_summary(target: str | None) -> str | None:
     """The second file ``--angles NAME.csv`` writes (its summary), or None."""
     if not target or Path(target).suffix.lower() != ".csv":

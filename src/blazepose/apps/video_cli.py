@@ -31,7 +31,7 @@ from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, stop_on_signals, video_header
-from .cli_checks import angles_summary, check_distinct, check_writable, int_at_least
+from .cli_checks import angles_summary, check_distinct, check_export_name, check_writable, int_at_least
 from .progress import progress_bar
 
 
@@ -64,7 +64,7 @@ def open_3d_sinks(stack: contextlib.ExitStack, args, *, title: str | None = None
 def cmd_video(args, options: PoseOptions) -> int:
     from ..api.landmarker import PoseLandmarker
     from ..io.video import VideoReader
-    from ..outputs.export import CsvWriter, JsonWriter
+    from ..outputs.export import CsvWriter, JsonWriter, open_writer
     from ..outputs.video import AnnotatedVideoWriter
 
     if not (args.output or args.json or args.csv or args.bvh or args.plot3d or args.angles or args.plot
@@ -75,6 +75,8 @@ def cmd_video(args, options: PoseOptions) -> int:
     if args.offline_smoothing and not options.smooth_landmarks:
         raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
     check_3d_outputs(args)
+    json_format = check_export_name("--json", args.json, ("json", "npz", "coco"))
+    check_export_name("--csv", args.csv, ("csv",))
     if not 0.0 <= args.min_visibility <= 1.0:     # the same check and message as batch's
         raise UsageError(f"min_visibility must be in [0, 1], got {args.min_visibility!r}")
     outputs = [("-o", args.output), ("--json", args.json), ("--csv", args.csv), ("--bvh", args.bvh),
@@ -99,7 +101,8 @@ def cmd_video(args, options: PoseOptions) -> int:
                 args.output, reader.fps, (reader.width, reader.height), min_visibility=args.min_visibility,
                 draw_rois=args.draw_roi, color_by_id=True if options.max_num_poses > 1 else None)))
         if args.json:
-            sinks.append(stack.enter_context(JsonWriter(args.json, meta)))
+            sinks.append(stack.enter_context(JsonWriter(args.json, meta) if json_format == "json"
+                                             else open_writer(args.json, json_format, meta=meta)))
         if args.csv:
             sinks.append(stack.enter_context(CsvWriter(args.csv)))
         sinks += open_3d_sinks(stack, args, title=Path(str(args.input)).name)
@@ -108,7 +111,7 @@ def cmd_video(args, options: PoseOptions) -> int:
         run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing, stop=stop.is_set)
         if stop.is_set():   # Ctrl-C or SIGTERM: the outputs close as interrupted (not marked complete)
             raise KeyboardInterrupt
-    written = [str(p) for s in sinks for p in (getattr(s, "paths", None) or [getattr(s, "path", None)]) if p]
+    written = [str(p) for s in sinks for p in (s.paths if hasattr(s, "paths") else [getattr(s, "path", None)]) if p]
     print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
           f"{run.skipped} skipped" + "".join(f" -> {w}" for w in written), file=sys.stderr)
     return 1 if run.skipped else 0
@@ -118,7 +121,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("video", help="landmarks of every frame of a video (tracking + smoothing)")
     p.add_argument("input", metavar="IN", help="video file, camera index (0) or stream URL")
     p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate)")
-    p.add_argument("--json", metavar="FILE", help="landmarks of every frame as one JSON document")
+    p.add_argument("--json", metavar="FILE", help="landmarks of every frame: .json (one JSON document), "
+                   ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
     p.add_argument("--csv", metavar="FILE", help="landmarks of every frame, long-format CSV")
     p.add_argument("--bvh", metavar="FILE.bvh", help="the motion as a BVH skeleton animation (Y up, metres; "
                    "several people: FILE.id<N>.bvh each)")

@@ -188,13 +188,19 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
     On Linux a SIGKILL that lands inside the one ``write()`` of a frame (several memory pages) can
     stop it at a page boundary, leaving that frame half-written. The header and each frame are
     one line each, so such a file is read up to its last whole frame (without ``"complete"``).
-    Raises ``InputError`` naming the file when not even the header is whole.
+    Raises ``InputError`` naming the file when not even the header is whole, or when the file is
+    other JSON (e.g. a COCO results list: not an object with a ``"frames"`` list).
     """
     data = Path(path).read_bytes()
     try:
-        return json.loads(data)
+        doc = json.loads(data)
     except ValueError:
         pass
+    else:
+        if not isinstance(doc, dict) or not isinstance(doc.get("frames"), list):
+            raise InputError(f"{path}: not a result document (JSON, but not an object with the "
+                             "\"frames\" list JsonWriter writes)")
+        return doc
     head, *lines = data.split(b"\n")
     frames, dec = [], json.JSONDecoder()
     for line in lines:

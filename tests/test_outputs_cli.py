@@ -49,9 +49,10 @@ def test_image_angles_json(tmp_path):
     joints = doc["frames"][0]["people"][0]["joints"]
     assert joints["right_knee"]["angle_2d"] < 130 < 160 < joints["left_knee"]["angle_2d"]
     assert doc["summary"]["people"]["0"]["left_knee"]["frames"] == 1
-    p = run("image", str(REFERENCE / "pose.jpg"), "--angles", str(tmp_path / "a.txt"))
-    assert p.returncode == 1 and "a.txt: joint angles are written as .csv or .json" in p.stderr
-    assert "Traceback" not in p.stderr
+    for cmd in (["image", str(REFERENCE / "pose.jpg")], ["video", str(REFERENCE / "pose_squats.mp4")]):
+        p = run(*cmd, "--angles", str(tmp_path / "a.txt"))      # refused before any model loads
+        assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+        assert "a.txt: joint angles are written as .csv or .json" in p.stderr
 
 
 def test_video_angles_plot_and_reps(tmp_path):

@@ -10,7 +10,7 @@ from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
-from .cli_checks import angles_summary, check_distinct, check_export_name, check_writable
+from .cli_checks import angles_summary, check_angles_name, check_distinct, check_export_name, check_writable
 
 log = logging.getLogger("blazepose")
 
@@ -55,8 +55,7 @@ def check_image_outputs(args, items) -> None:
             raise UsageError(f"{flag} {target}: with several photos this names a folder, and a file is there")
     check_export_name("--json", args.json, ("json", "npz", "coco"))
     check_export_name("--csv", args.csv, ("csv",))
-    if args.angles and Path(args.angles).is_dir():
-        raise UsageError(f"--angles {args.angles}: is a folder; give a .csv or .json file name")
+    check_angles_name(args.angles)
     several = len(items) > 1
     for flag in ("json", "csv", "angles", "annotate", "mask", "plot", "plot3d", "bvh"):
         if getattr(args, flag):

@@ -63,6 +63,16 @@ def check_export_name(flag: str, target: str | None, formats: tuple[str, ...]) -
     return fmt
 
 
+def check_angles_name(target: str | None) -> None:
+    """Refuse an ``--angles`` name that is a folder or does not end in .csv or .json."""
+    if not target:
+        return
+    if Path(target).is_dir():
+        raise UsageError(f"--angles {target}: is a folder; give a .csv or .json file name")
+    if Path(target).suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"--angles {target}: joint angles are written as .csv or .json")
+
+
 def angles_summary(target: str | None) -> str | None:
     """The second file ``--angles NAME.csv`` writes (its summary), or None."""
     if not target or Path(target).suffix.lower() != ".csv":

@@ -125,6 +125,25 @@ def test_collect_inputs_files_folders_globs_and_mirrored_paths(tmp_path):
     assert sorted(i.rel for i in items) == ["b/clip.mp4", "b/y.PNG", "x.jpg"]
 
 
+def test_inputs_inside_the_output_folder_are_reported_not_silently_dropped(tmp_path):
+    """``blazepose batch photos --out photos`` used to process nothing and report nothing (exit 0)."""
+    photos = tmp_path / "photos"
+    make_photos(photos, 2)
+    r = cli("batch", str(photos), "--out", str(photos))
+    assert r.returncode == 1, r.stderr
+    assert "0 done, 0 skipped (up to date), 1 failed" in r.stderr
+    assert f"{photos}: inside the output folder {photos}" in r.stderr
+    report = json.loads((photos / "batch_report.json").read_text())
+    assert report["counts"] == {"done": 0, "skipped": 0, "failed": 1, "pending": 0}
+    # a file named inside --out too; an --out inside the inputs still works as before
+    from blazepose.apps.batch import collect_inputs
+
+    items, missing = collect_inputs([str(photos / "photo_001.png"), str(tmp_path)], exclude=photos)
+    assert items == [] and [m["input"] for m in missing] == [str(photos / "photo_001.png")]
+    items, missing = collect_inputs([str(tmp_path)], exclude=tmp_path / "results")
+    assert sorted(i.rel for i in items) == ["photos/photo_001.png", "photos/sub/photo_000.png"] and missing == []
+
+
 # ---- bad inputs ----------------------------------------------------------------------------------
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"

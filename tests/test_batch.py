@@ -144,6 +144,22 @@ def test_inputs_inside_the_output_folder_are_reported_not_silently_dropped(tmp_p
     assert sorted(i.rel for i in items) == ["photos/photo_001.png", "photos/sub/photo_000.png"] and missing == []
 
 
+@pytest.mark.parametrize("size, ok", [(0, False), (1, True), (1024, True), (1025, False), (5000, False)])
+def test_batch_size_is_checked_against_the_range_its_message_states(tmp_path, size, ok):
+    """``--batch-size 5000`` ran although the error for 0 says "an integer in 1..1024"."""
+    from blazepose.apps.batch import BatchOptions
+    from blazepose.options import OptionsError
+
+    if ok:
+        assert BatchOptions(batch_size=size).batch_size == size
+        return
+    with pytest.raises(OptionsError, match=rf"batch_size must be an integer in 1\.\.1024, got {size}"):
+        BatchOptions(batch_size=size)
+    r = cli("batch", str(REFERENCE / "pose.jpg"), "--out", str(tmp_path / "out"), "--batch-size", str(size))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"blazepose batch: error: batch_size must be an integer in 1..1024, got {size}")
+
+
 # ---- bad inputs ----------------------------------------------------------------------------------
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"

@@ -300,15 +300,23 @@ def fetch(names: Iterable[str], *, use_official: bool = True, timeout: float = 1
 
 
 def resolve(name: str, path: str | Path | None = None, *, download: bool = True) -> Path:
-    """The verified path of a model: ``path`` if given, else the cache, else fetched."""
+    """The verified path of a model: ``path`` if given, else the cache, else fetched.
+
+    A cached file that fails verification (damaged on disk) is fetched again, as a missing one
+    is; with ``download=False`` it raises ``ChecksumError`` saying how to fetch it again.
+    """
     if path is not None:
         verify(name, path)
         return Path(path)
     p = cached_path(name)
     if p.exists():
-        verify(name, p)
-        return p
-    if not download:
+        try:
+            verify(name, p)
+            return p
+        except ChecksumError as exc:
+            if not download:
+                raise ChecksumError(f"{exc}; `blazepose models fetch {name}` fetches it again") from None
+    elif not download:
         raise _not_found(name, [f"cache {p} (missing; downloading disabled)"])
     return fetch([name])[name]
 

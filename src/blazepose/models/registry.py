@@ -201,7 +201,10 @@ class _Fetcher:
         if self._npm is False:
             npm = shutil.which("npm")
             self._npm, self._npm_error = (None, "npm is not installed") if npm is None else self._fetch_package(
-                [npm, "pack", NPM_PACKAGE, "--silent"], "mediapipe-pose-*.tgz",
+                # --prefer-offline: a tarball already in npm's cache is used without asking the
+                # registry (the version is pinned and the file is verified by sha256); offline,
+                # npm otherwise retries for minutes before it falls back to its cache
+                [npm, "pack", NPM_PACKAGE, "--silent", "--prefer-offline"], "mediapipe-pose-*.tgz",
                 lambda out: ((out.stderr or out.stdout).strip().splitlines()[-1:] or ["npm pack failed"])[0])
         return self._npm or None
 

@@ -160,6 +160,28 @@ def test_batch_size_is_checked_against_the_range_its_message_states(tmp_path, si
     assert r.stderr.startswith(f"blazepose batch: error: batch_size must be an integer in 1..1024, got {size}")
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_killed_driver_not_yet_reaped_counts_as_gone_for_its_workers():
+    """A SIGKILLed driver is a zombie until its parent reaps it; workers used to take it for alive
+    and went on processing their queued inputs for seconds (3.8 s measured with a lazy reaper)."""
+    from blazepose.apps.batch.engines import _driver_alive
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _driver_alive(p.pid)
+        p.kill()
+        deadline = time.monotonic() + 10
+        while b") Z " not in Path(f"/proc/{p.pid}/stat").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert b") Z " in Path(f"/proc/{p.pid}/stat").read_bytes()   # dead, not reaped: a zombie
+        os.kill(p.pid, 0)                                            # which os.kill still finds
+        assert not _driver_alive(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+    assert not _driver_alive(p.pid)
+
+
 # ---- bad inputs ----------------------------------------------------------------------------------
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"

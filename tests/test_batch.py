@@ -125,6 +125,63 @@ def test_collect_inputs_files_folders_globs_and_mirrored_paths(tmp_path):
     assert sorted(i.rel for i in items) == ["b/clip.mp4", "b/y.PNG", "x.jpg"]
 
 
+def test_inputs_inside_the_output_folder_are_reported_not_silently_dropped(tmp_path):
+    """``blazepose batch photos --out photos`` used to process nothing and report nothing (exit 0)."""
+    photos = tmp_path / "photos"
+    make_photos(photos, 2)
+    r = cli("batch", str(photos), "--out", str(photos))
+    assert r.returncode == 1, r.stderr
+    assert "0 done, 0 skipped (up to date), 1 failed" in r.stderr
+    assert f"{photos}: inside the output folder {photos}" in r.stderr
+    report = json.loads((photos / "batch_report.json").read_text())
+    assert report["counts"] == {"done": 0, "skipped": 0, "failed": 1, "pending": 0}
+    # a file named inside --out too; an --out inside the inputs still works as before
+    from blazepose.apps.batch import collect_inputs
+
+    items, missing = collect_inputs([str(photos / "photo_001.png"), str(tmp_path)], exclude=photos)
+    assert items == [] and [m["input"] for m in missing] == [str(photos / "photo_001.png")]
+    items, missing = collect_inputs([str(tmp_path)], exclude=tmp_path / "results")
+    assert sorted(i.rel for i in items) == ["photos/photo_001.png", "photos/sub/photo_000.png"] and missing == []
+
+
+@pytest.mark.parametrize("size, ok", [(0, False), (1, True), (1024, True), (1025, False), (5000, False)])
+def test_batch_size_is_checked_against_the_range_its_message_states(tmp_path, size, ok):
+    """``--batch-size 5000`` ran although the error for 0 says "an integer in 1..1024"."""
+    from blazepose.apps.batch import BatchOptions
+    from blazepose.options import OptionsError
+
+    if ok:
+        assert BatchOptions(batch_size=size).batch_size == size
+        return
+    with pytest.raises(OptionsError, match=rf"batch_size must be an integer in 1\.\.1024, got {size}"):
+        BatchOptions(batch_size=size)
+    r = cli("batch", str(REFERENCE / "pose.jpg"), "--out", str(tmp_path / "out"), "--batch-size", str(size))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith(f"blazepose batch: error: batch_size must be an integer in 1..1024, got {size}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_a_killed_driver_not_yet_reaped_counts_as_gone_for_its_workers():
+    """A SIGKILLed driver is a zombie until its parent reaps it; workers used to take it for alive
+    and went on processing their queued inputs for seconds (3.8 s measured with a lazy reaper)."""
+    from blazepose.apps.batch.engines import _driver_alive
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _driver_alive(p.pid)
+        p.kill()
+        deadline = time.monotonic() + 10
+        while b") Z " not in Path(f"/proc/{p.pid}/stat").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert b") Z " in Path(f"/proc/{p.pid}/stat").read_bytes()   # dead, not reaped: a zombie
+        os.kill(p.pid, 0)                                            # which os.kill still finds
+        assert not _driver_alive(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+    assert not _driver_alive(p.pid)
+
+
 # ---- bad inputs ----------------------------------------------------------------------------------
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"

@@ -243,7 +243,15 @@ def test_sigterm_stops_like_ctrl_c(inputs, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert_all_gone(tree)
-    assert json.loads((out / "batch_report.json").read_text())["interrupted"] is True
+    report = json.loads((out / "batch_report.json").read_text())
+    assert report["interrupted"] is True
+    # the terminal says what is done and what is not, as the report does (it used to say only
+    # "interrupted"): the summary line with the report's counts, then where the report is
+    c = report["counts"]
+    assert (f"{c['done']} done, {c['skipped']} skipped (up to date), {c['failed']} failed, "
+            f"{c['pending']} not done (interrupted)") in err, err
+    assert c["pending"] >= 1 and f"report: {out / 'batch_report.json'}" in err, err
+    assert err.rstrip().endswith("interrupted"), err
 
 
 # ---- streaming outputs ---------------------------------------------------------------------------

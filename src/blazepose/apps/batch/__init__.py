@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from .inputs import BatchItem, collect_inputs, kind_of
 from .options import BatchOptions
-from .run import REPORT_NAME, BatchReport, run_batch
+from .run import REPORT_NAME, BatchInterrupted, BatchReport, run_batch
 
 
 def register(subparsers) -> None:
@@ -44,5 +44,5 @@ def register(subparsers) -> None:
     _register(subparsers)
 
 
-__all__ = ["BatchItem", "BatchOptions", "BatchReport", "REPORT_NAME", "collect_inputs", "kind_of", "register",
-           "run_batch"]
+__all__ = ["BatchInterrupted", "BatchItem", "BatchOptions", "BatchReport", "REPORT_NAME", "collect_inputs", "kind_of",
+           "register", "run_batch"]

@@ -8,7 +8,7 @@ from ...errors import UsageError
 from ..cli_checks import check_distinct, check_writable
 from ...options import PoseOptions
 from .options import DEFAULT_BATCH_SIZE, BatchOptions
-from .run import REPORT_NAME, run_batch
+from .run import REPORT_NAME, BatchInterrupted, run_batch
 
 
 def cmd_batch(args, options: PoseOptions) -> int:
@@ -20,8 +20,14 @@ def cmd_batch(args, options: PoseOptions) -> int:
         check_distinct([("--csv", args.csv)], args.inputs)
     opts = BatchOptions(options.replace(num_threads=None), annotate=args.annotate, angles=args.angles,
                         min_visibility=args.min_visibility, batch_size=args.batch_size)
-    report = run_batch(args.inputs, args.out, opts, workers=args.workers, threads=options.num_threads,
-                       engine=args.runner, address=args.address, force=args.force)
+    try:
+        report = run_batch(args.inputs, args.out, opts, workers=args.workers, threads=options.num_threads,
+                           engine=args.runner, address=args.address, force=args.force)
+    except BatchInterrupted as exc:   # what is done and what is not, then "interrupted", exit 130
+        print(exc.report.summary(), file=sys.stderr)
+        print(f"report: {Path(exc.report.out) / REPORT_NAME} (run the same command again to resume)",
+              file=sys.stderr)
+        raise
     print(report.summary(), file=sys.stderr)
     print(f"report: {Path(report.out) / REPORT_NAME}", file=sys.stderr)
     if args.csv:

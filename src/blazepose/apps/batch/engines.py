@@ -40,7 +40,13 @@ def _driver_alive(pid: int) -> bool:
         return False
     except PermissionError:   # a process of another user has the id: the driver is gone
         return False
-    return True
+    # A killed driver stays a zombie until its parent reaps it, and os.kill succeeds on a zombie:
+    # workers went on for seconds (as long as the parent waits) processing the inputs queued to them.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] != b"Z"
+    except (OSError, IndexError):   # no /proc (macOS): os.kill's answer stands
+        return True
 
 
 def _watch_driver(pid: int) -> None:

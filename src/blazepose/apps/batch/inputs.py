@@ -44,7 +44,8 @@ def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = No
 
     A file named explicitly is always attempted (a non-image fails with its reason); in folders and
     glob matches, only image and video files are taken. Files under ``exclude`` (the output
-    folder) are never inputs. Relative paths are taken from the common folder of the inputs.
+    folder) are never inputs; a folder or file named as an input that lies there is reported
+    among the inputs that matched nothing. Relative paths are taken from the common folder of the inputs.
     Items are sorted by path, or with ``ordered`` in the order the inputs name them.
     """
     excl = Path(os.path.abspath(exclude)) if exclude is not None else None
@@ -61,11 +62,22 @@ def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = No
             return
         found.setdefault(str(ap), k or "image")
 
+    def inside_out(raw: str, p: Path) -> bool:
+        """A folder or file named as an input that lies in the output folder: reported, not
+        silently dropped (``--out`` equal to the photo folder would otherwise process nothing)."""
+        if excl is None or not _is_within(Path(os.path.abspath(p)), excl):
+            return False
+        missing.append({"input": raw, "error": f"{raw}: inside the output folder {excl}, whose files are "
+                        "never inputs; choose an --out outside the inputs"})
+        return True
+
     for raw in inputs:
         if not str(raw).strip():      # Path("") is the current folder: never take it for one
             missing.append({"input": raw, "error": f"{raw!r}: empty input name"})
             continue
         p = Path(raw)
+        if (p.is_dir() or p.exists() or p.is_symlink()) and inside_out(raw, p):
+            continue
         if p.is_dir():
             bases.append(os.path.abspath(p))
             for f in sorted(p.rglob("*")):

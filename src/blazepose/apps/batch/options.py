@@ -9,6 +9,8 @@ from ...options import PoseOptions
 #: worker process per core, one engine thread each, the landmark model on 4 images per call.
 DEFAULT_THREADS_PER_WORKER = 1
 DEFAULT_BATCH_SIZE = 4
+#: The most images per landmark-model call (1024 crops of 256x256x3 float32 are 805 MB of input).
+MAX_BATCH_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,8 @@ class BatchOptions:
     def __post_init__(self):
         from ...options import OptionsError
 
-        if int(self.batch_size) < 1:
-            raise OptionsError(f"batch_size must be an integer in 1..1024, got {self.batch_size!r}")
+        if not 1 <= int(self.batch_size) <= MAX_BATCH_SIZE:
+            raise OptionsError(f"batch_size must be an integer in 1..{MAX_BATCH_SIZE}, got {self.batch_size!r}")
         if not 0.0 <= float(self.min_visibility) <= 1.0:
             raise OptionsError(f"min_visibility must be in [0, 1], got {self.min_visibility!r}")
 

@@ -62,6 +62,14 @@ class BatchReport:
         return "\n".join(lines)
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped the batch; ``report`` is what ``batch_report.json`` now holds."""
+
+    def __init__(self, report: BatchReport):
+        super().__init__("batch interrupted")
+        self.report = report
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
     """In the main thread: SIGTERM stops the batch like Ctrl-C (workers stopped, report written)."""
@@ -86,7 +94,7 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
 
     One batch at a time per ``out`` (``BatchBusyError`` otherwise, see ``lock.py``). Stopped by
     Ctrl-C or SIGTERM, it stops its workers, writes the report (what is complete on disk counts as
-    done, the rest as pending) and raises ``KeyboardInterrupt``.
+    done, the rest as pending) and raises ``BatchInterrupted`` (a ``KeyboardInterrupt`` carrying it).
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
@@ -134,9 +142,9 @@ def _run_locked(inputs, out, options, workers, threads, engine, address, force, 
                 run_ray(chunks, options, out, workers, threads, on_outcome, address)
             else:
                 run_local(chunks, options, out, workers, threads, on_outcome)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         report.interrupted = True
-        raise
+        raise BatchInterrupted(report) from exc   # the report is completed below, before it is seen
     finally:
         prog.close()
         _count_from_disk(report, todo, out, options)

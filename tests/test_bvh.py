@@ -159,8 +159,9 @@ def test_squats_clip_bvh_matches_the_world_landmarks(squats, tmp_path, capsys):
         print(f"\nsquats BVH vs world landmarks: median {np.median(everything) * 100:.2f} cm, "
               f"max {everything.max() * 100:.2f} cm; per joint median/max cm: "
               + ", ".join(f"{k} {np.median(e) * 100:.1f}/{e.max() * 100:.1f}" for k, e in errors.items()))
-    assert np.median(everything) < 0.02
-    assert everything.max() < 0.15
+    # The figures the README and docs/bvh_3d_notebook.md state (measured 1.34 cm, 11.33 cm).
+    assert np.median(everything) < 0.015
+    assert everything.max() < 0.12
     # The squats move the root: the hips go down by more than 20 cm between standing and the bottom.
     assert np.ptp(pos["Hips"][:, 1]) > 0.2
 

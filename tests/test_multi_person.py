@@ -153,19 +153,19 @@ def _found(results) -> tuple[int, int]:
     return found, total
 
 
-@pytest.mark.parametrize("max_num_poses, tiles, at_least", [
+@pytest.mark.parametrize("max_num_poses, tiles, expected", [
     (1, "auto", 4),   # the reference's single person per image: 4 of 12 (MediaPipe legacy: 4 of 12)
     (10, 0, 4),       # the detector alone sees one person in each of these images
     (10, "auto", 11),  # the default plan for several people (whole image + 6 square tiles): 11 of 12
     (10, 3, 10),      # whole image + 2x2 + 3x3 tiles: 10 of 12
 ])
-def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, at_least):
+def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, expected):
     """Annotated people (>= 8 labelled keypoints, 12 in all) matched one-to-one with PCK@0.2 >= 0.5."""
     pl = landmarker_factory("full", max_num_poses=max_num_poses, detection_tiles=tiles)
     results = _coco_results(pl)
     found, total = _found(results)
     assert total == 12
-    assert found >= at_least, f"{found}/{total} people found"
+    assert found == expected, f"{found}/{total} people found"     # the README's figures
     for rgb, res, _ in results.values():
         assert len(res) <= max_num_poses
         assert res.ids.tolist() == list(range(len(res)))

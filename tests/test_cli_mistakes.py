@@ -107,3 +107,37 @@ def test_every_input_is_accounted_for_in_the_document(tmp_path):
     assert frames[2]["file"] == "" and frames[2]["error"] == "'': empty input name"
     p = run("image", "", cwd=tmp_path)
     assert p.returncode == 1 and p.stderr.strip() == "error: '': empty input name", p.stderr
+
+
+NO_MODEL = """
+import sys
+from blazepose.api.landmarker import PoseLandmarker
+def refuse(self, *a, **k):
+    sys.stderr.write("a model was loaded\\n")
+    sys.exit(99)
+PoseLandmarker.__init__ = refuse
+from blazepose.apps.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("cmd", [
+    ["image", str(PHOTO), "--min-detection-confidence", "2"],
+    ["image", str(PHOTO), "--csv", "{tmp}"],
+    ["video", str(REFERENCE / "pose_squats.mp4"), "--num-threads", "0"],
+    ["video", str(REFERENCE / "pose_squats.mp4"), "--json", "{tmp}/x.txt"],
+    ["batch", str(PHOTO), "--out", "{tmp}/b", "--detection-tiles", "99"],
+])
+def test_mistakes_stop_before_any_model_loads(tmp_path, cmd):
+    """The README's "exit status 2, before any model loads": a landmarker that cannot be made
+    (its constructor exits 99) is never reached."""
+    cmd = [a.replace("{tmp}", str(tmp_path)) for a in cmd]
+    p = subprocess.run([sys.executable, "-c", NO_MODEL, *cmd], capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    assert "a model was loaded" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_the_no_model_guard_itself_fires(tmp_path):
+    p = subprocess.run([sys.executable, "-c", NO_MODEL, "image", str(PHOTO), "--json", str(tmp_path / "r.json")],
+                       capture_output=True, text=True)
+    assert p.returncode == 99 and "a model was loaded" in p.stderr, p.stderr

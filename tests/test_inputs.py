@@ -131,3 +131,30 @@ def test_very_large_and_tiny_photos(landmarker_factory, pose_rgb):
     assert np.abs(res.landmarks[0, :, :2] / 8 - ref.landmarks[0, :, :2]).max() < 15
     tiny = pl.process_image(np.zeros((2, 3, 3), np.uint8))
     assert len(tiny) == 0 and tiny.image_size == (3, 2)
+
+
+def test_the_decoding_limit_holds_for_the_cli_and_batch_alike(tmp_path):
+    """The README: photos over Pillow's limit "are refused with their size, from the CLI, Python
+    and batch alike"; the other photos are still processed."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from blazepose.apps.batch import run_batch
+    from conftest import REFERENCE
+
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.new("1", (12000, 9000)).save(src / "big.png")
+    shutil.copy(REFERENCE / "pose.jpg", src / "pose.jpg")
+    size = "image is 12000x9000 pixels (108.0 M)"
+    p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "image", str(src / "big.png"),
+                        str(src / "pose.jpg"), "--json", str(tmp_path / "r.json")], capture_output=True, text=True)
+    assert p.returncode == 1, p.stderr
+    frames = json.loads((tmp_path / "r.json").read_text())["frames"]
+    assert [f.get("file", "").endswith("pose.jpg") for f in frames].count(True) == 1
+    assert any(size in f.get("error", "") for f in frames), frames
+    r = run_batch([str(src)], tmp_path / "out", workers=1)
+    assert len(r.done) == 1 and len(r.failed) == 1
+    assert size in json.dumps(r.failed[0]), r.failed

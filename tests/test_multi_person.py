@@ -175,6 +175,33 @@ def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, exp
                                  res.visibility[j]) <= multi.DEDUPE_OKS_THRESHOLD
 
 
+def test_coco_fixture_calls_per_image(monkeypatch):
+    """The README's cost figures for the auto plan on the COCO fixtures: 7 detector calls per
+    image (whole image + 6 tiles) and 16 landmark crops for the 11 people returned."""
+    from blazepose import PoseLandmarker
+
+    calls = {"crops": 0, "detector": 0}
+    estimate = PoseLandmarker._estimate_crops
+
+    def counting(self, crops):
+        calls["crops"] += len(crops)
+        return estimate(self, crops)
+
+    monkeypatch.setattr(PoseLandmarker, "_estimate_crops", counting)
+    photos = sorted(COCO.glob("*.jpg"))
+    with PoseLandmarker("full", max_num_poses=10) as pl:
+        run = pl._detector.run
+
+        def detector(x):
+            calls["detector"] += x.shape[0]
+            return run(x)
+
+        pl._detector.run = detector
+        people = sum(len(pl.process_image(p)) for p in photos)
+    assert (len(photos), people) == (4, 11)
+    assert calls == {"crops": 16, "detector": 7 * 4}
+
+
 def test_people_are_ordered_by_detection_score(landmarker_factory):
     pl = landmarker_factory("full", max_num_poses=10, detection_tiles=3)
     rgb = pl.load(COCO / "000000196141.jpg")

@@ -189,3 +189,34 @@ def test_composites_people_found_and_no_duplicates(landmarker_factory, composite
     # as the README states it: 1 of the 2 at 15 %, none at 10 or 5 %
     assert sum(found_by_height[0.15]) == 1 and len(found_by_height[0.15]) == 2, found_by_height
     assert not any(found_by_height[0.1] + found_by_height[0.05]), found_by_height
+
+
+def test_the_detector_finds_people_down_to_48_px_of_its_input(landmarker_factory):
+    """The README's reason for the tiles: the detector, seeing a 224 x 224 picture, finds a person
+    48 px tall (about 20 % of its input) wherever they stand, and one 40 px tall not always.
+    The people of pose.jpg and dance.jpg (cut out around their landmarks, 10 % margin) are shrunk
+    to that height and pasted on grey at places 30 px apart."""
+    import cv2
+
+    from blazepose.io.images import read_image
+    from conftest import REFERENCE
+
+    pl = landmarker_factory("full")
+    found = {48: [], 40: []}
+    for photo in ("pose.jpg", "dance.jpg"):
+        img = read_image(REFERENCE / photo)
+        lm = pl.process_image(img).landmarks[0, :, :2]
+        pad = 0.1 * np.ptp(lm[:, 1])
+        x0, y0 = np.maximum(lm.min(axis=0) - pad, 0).astype(int)
+        x1, y1 = np.minimum(lm.max(axis=0) + pad, (img.shape[1], img.shape[0])).astype(int)
+        person = img[y0:y1, x0:x1]
+        for h in found:
+            w = round(person.shape[1] * h / person.shape[0])
+            small = cv2.resize(person, (w, h), interpolation=cv2.INTER_AREA)
+            for y in range(10, 214 - h, 30):
+                for x in range(10, 214 - w, 30):
+                    canvas = np.full((224, 224, 3), 128, np.uint8)
+                    canvas[y:y + h, x:x + w] = small
+                    found[h].append(len(pl.detect(canvas)) > 0)
+    assert all(found[48]), f"{found[48].count(False)} of {len(found[48])} missed at 48 px"
+    assert not all(found[40]), "every 40 px person found: the README's limit is out of date"

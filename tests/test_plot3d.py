@@ -95,6 +95,22 @@ def test_several_people_get_their_own_colour_and_place(photo_result, tmp_path):
     assert 0.2 < shift[0, 0] < 2.0 and abs(shift[0, 1]) < 1e-9 and shift[0, 2] == 0
 
 
+def test_several_upper_body_people_are_placed_too(photo_result, tmp_path):
+    """Upper body (landmarks 0..24) and two people: the view places them from the trunk and arm
+    segments it has (it crashed with an IndexError on the knees, landmark 25)."""
+    r = photo_result
+    k = 25
+    lm = r.landmarks[:, :k]
+    two = PoseResult(np.concatenate([lm, lm + [300, 0, 0]]), np.concatenate([r.visibility[:, :k]] * 2),
+                     np.concatenate([r.presence[:, :k]] * 2), np.concatenate([r.world[:, :k]] * 2), [0.9, 0.8],
+                     np.concatenate([r.rois] * 2), [0, 1], r.image_size)
+    a, b = markers(figure_of(plot3d(two, tmp_path / "upper.html"))["data"])
+    assert a.shape == b.shape == (k, 3)
+    shift = b - a
+    np.testing.assert_allclose(shift - shift[0], 0, atol=1e-9)
+    assert 0.2 < shift[0, 0] < 2.0 and abs(shift[0, 1]) < 1e-9 and shift[0, 2] == 0
+
+
 def test_missing_plotly_is_a_clear_error(monkeypatch, tmp_path, photo_result):
     monkeypatch.setitem(sys.modules, "plotly", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'blazepose\[plot3d\]'"):

@@ -216,8 +216,10 @@ def solve(world: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
 def metres_per_pixel(world: np.ndarray, pixels: np.ndarray) -> float:
     """The person's image scale: the median over frames of the ratio of trunk and limb segment
     lengths in the world landmarks' x-y plane (metres) to the same segments in the image (pixels).
-    ``world`` (T, 33, 3) MediaPipe world axes, ``pixels`` (T, 33, 2) image x, y."""
-    a, b = np.array(_SCALE_SEGMENTS).T
+    ``world`` (T, K, 3) MediaPipe world axes, ``pixels`` (T, K, 2) image x, y; with K = 25 (upper
+    body) only the trunk and arm segments count."""
+    k = min(world.shape[1], pixels.shape[1])
+    a, b = np.array([s for s in _SCALE_SEGMENTS if max(s) < k]).T
     w = np.linalg.norm(world[:, a, :2] - world[:, b, :2], axis=-1).sum(-1)
     px = np.linalg.norm(pixels[:, a] - pixels[:, b], axis=-1).sum(-1)
     ok = px > 1e-6

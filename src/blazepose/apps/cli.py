@@ -10,7 +10,8 @@ from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
-from .cli_checks import angles_summary, check_angles_name, check_distinct, check_export_name, check_writable
+from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
+                         check_min_visibility, check_writable)
 
 log = logging.getLogger("blazepose")
 
@@ -38,8 +39,7 @@ def output_names(items, target: str | None, suffix: str) -> dict[str, Path]:
 
 def check_image_outputs(args, items) -> None:
     """Refuse, before any model loads, outputs that cannot be written as asked."""
-    if not 0.0 <= args.min_visibility <= 1.0:     # the same check and message as batch's
-        raise UsageError(f"min_visibility must be in [0, 1], got {args.min_visibility!r}")
+    check_min_visibility(args.min_visibility)
     for flag, target, suffixes in (("--annotate", args.annotate, PICTURE_SUFFIXES),
                                    ("--mask", args.mask, PICTURE_SUFFIXES), ("--plot", args.plot, PICTURE_SUFFIXES),
                                    ("--plot3d", args.plot3d, (".html",)), ("--bvh", args.bvh, (".bvh",))):

@@ -95,3 +95,13 @@ def int_at_least(minimum: int):
             raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {v}")
         return v
     return parse
+
+
+def check_min_visibility(value) -> float:
+    """``min_visibility`` (drawing, angles) in [0, 1], else ``OptionsError`` (exit status 2); the one
+    check for ``image``, ``video`` and ``BatchOptions``."""
+    from ..options import OptionsError
+
+    if not 0.0 <= float(value) <= 1.0:
+        raise OptionsError(f"min_visibility must be in [0, 1], got {value!r}")
+    return float(value)

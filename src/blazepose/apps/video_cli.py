@@ -31,8 +31,8 @@ from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .loop import run_video, smoothing_name, stop_on_signals, video_header
-from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name, check_writable,
-                         int_at_least)
+from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
+                         check_min_visibility, check_writable, int_at_least)
 from .progress import progress_bar
 
 
@@ -79,8 +79,7 @@ def cmd_video(args, options: PoseOptions) -> int:
     json_format = check_export_name("--json", args.json, ("json", "npz", "coco"))
     check_export_name("--csv", args.csv, ("csv",))
     check_angles_name(args.angles)
-    if not 0.0 <= args.min_visibility <= 1.0:     # the same check and message as batch's
-        raise UsageError(f"min_visibility must be in [0, 1], got {args.min_visibility!r}")
+    check_min_visibility(args.min_visibility)
     outputs = [("-o", args.output), ("--json", args.json), ("--csv", args.csv), ("--bvh", args.bvh),
                ("--plot3d", args.plot3d), ("--angles", args.angles), ("--plot", args.plot)]
     for flag, target in outputs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...options import PoseOptions
+from ..cli_checks import check_min_visibility
 
 #: The split measured fastest on a 2-core machine (benchmarks/batch_throughput.py, README): one
 #: worker process per core, one engine thread each, the landmark model on 4 images per call.
@@ -28,8 +29,7 @@ class BatchOptions:
 
         if not 1 <= int(self.batch_size) <= MAX_BATCH_SIZE:
             raise OptionsError(f"batch_size must be an integer in 1..{MAX_BATCH_SIZE}, got {self.batch_size!r}")
-        if not 0.0 <= float(self.min_visibility) <= 1.0:
-            raise OptionsError(f"min_visibility must be in [0, 1], got {self.min_visibility!r}")
+        check_min_visibility(self.min_visibility)
 
     def fingerprint(self) -> dict:
         """The options that change the result file (not its speed, not the extra outputs)."""

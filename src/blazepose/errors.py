@@ -50,3 +50,15 @@ class ChecksumError(ModelError):
 
 class MissingDependencyError(BlazePoseError, ImportError):
     """An optional feature needs a package that is not installed; the message says which extra."""
+
+
+class OutputWriteError(BlazePoseError, OSError):
+    """An output file cannot be created or written completely (disk full, a short write, no
+    permission); the message names the file and the problem. Outputs already closed are kept."""
+
+    def __init__(self, path, problem: str, errno: int | None = None):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+        if errno is not None:
+            self.errno = errno

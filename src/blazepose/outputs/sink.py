@@ -1,0 +1,95 @@
+"""The one output protocol: every writer of results is a ``Sink``.
+
+A sink receives a run's frames in order and writes one output (or one per person):
+
+- ``write(result, frame=None)``: one frame's ``PoseResult``; ``frame`` is its RGB picture, passed
+  only to sinks whose ``needs_frames`` is true (annotated pictures and videos);
+- ``skip(frame_index, timestamp_ms, error)``: a frame (or photo) that could not be read, in its
+  place in the frame order; formats that cannot record it ignore it;
+- ``close()``: finish the output; idempotent. Leaving a ``with`` block closes the sink; a block
+  left normally marks documents complete, one left by an exception (Ctrl-C, an error) does not.
+
+``paths`` lists every file the sink wrote or is writing (a sink that writes one file per person
+adds them as people appear). The loops (``apps.loop.run_video`` / ``run_images``) drive any list
+of sinks.
+
+Writes are checked: ``write_all`` writes every byte or raises ``OutputWriteError`` naming the
+file. A short write (a disk that filled, a quota) is retried from where it stopped; a write that
+makes no progress or fails is an error, never a silently shorter file.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar
+
+from ..errors import OutputWriteError
+
+
+def write_all(f: BinaryIO, data: bytes, path: str | os.PathLike | None = None) -> None:
+    """Write every byte of ``data`` to the unbuffered (or flushed) binary file ``f``.
+
+    ``f.write`` may write fewer bytes than given (a full disk, a signal); the rest is written by
+    further calls. A call that writes nothing, or an ``OSError``, raises ``OutputWriteError``
+    naming ``path`` (default: ``f.name``) and the problem.
+    """
+    name = str(path if path is not None else getattr(f, "name", "output"))
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        try:
+            n = f.write(view[done:])
+        except OSError as exc:
+            raise OutputWriteError(name, exc.strerror or str(exc), errno=exc.errno) from exc
+        if n is None:           # a buffered file takes everything (its flush is checked below)
+            n = len(view) - done
+        if n <= 0:
+            raise OutputWriteError(name, f"short write: {done} of {len(view)} bytes written (disk full?)")
+        done += n
+    if hasattr(f, "flush"):
+        try:
+            f.flush()
+        except OSError as exc:
+            raise OutputWriteError(name, exc.strerror or str(exc), errno=exc.errno) from exc
+
+
+class Sink:
+    """Base of every output: the protocol's defaults and the context-manager plumbing.
+
+    Subclasses implement ``write`` and, when they hold files or buffers, ``_finish`` (called once
+    by ``close``; ``complete`` tells whether the run ended normally). Class attribute
+    ``needs_frames``: whether ``write`` needs the frame's pixels.
+    """
+
+    needs_frames: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+        self._closed = False
+
+    def write(self, result: Any, frame: Any = None) -> None:
+        """Add one frame's result (``frame``: its RGB picture, for sinks that draw)."""
+        raise NotImplementedError
+
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
+        """A frame that could not be read: this format records nothing for it."""
+
+    def close(self, complete: bool = True) -> None:
+        """Finish the output (once); ``complete=False``: the run was interrupted."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finish(complete)
+
+    def _finish(self, complete: bool) -> None:
+        """Write what is left and close files (subclasses); called once."""
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(complete=exc_type is None)

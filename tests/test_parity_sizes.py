@@ -1,11 +1,11 @@
 """Same landmarks as MediaPipe 0.10.14 at every image size, not only the photos' own.
 
-pose.jpg and dance.jpg are resized (OpenCV INTER_CUBIC, ``tests/sizes.py``) to 1280, 1920, 2560
+pose.jpg and dance.jpg are resized (Pillow BICUBIC, ``tests/sizes.py``) to 1280, 1920, 2560
 and 4000 px on their longer side; ``tests/data/sizes/expected.json`` holds MediaPipe 0.10.14's
 legacy solution's landmarks on exactly those pixels (full model, static_image_mode=True; made by
 ``tests/data/sizes/make_expected.py``). Asserted per case: the mean distance over all 33
 landmarks is below 0.5 px, and the largest distance over the landmarks MediaPipe sees
-(visibility > 0.5) below 1 px (measured: mean <= 0.07 px, max 0.69 px on dance.jpg at 2560 px).
+(visibility > 0.5) below 1 px (measured: mean <= 0.07 px, max 0.58 px on dance.jpg at 4000 px).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Run once, from the project root, with the reference environment available (see
 
     BLAZEPOSE_MP_VENV=/path/to/.venv-mediapipe .venv/bin/python tests/data/sizes/make_expected.py
 
-Each photo of ``tests/sizes.PHOTOS`` is resized by ``tests/sizes.resized`` (OpenCV INTER_CUBIC) to
+Each photo of ``tests/sizes.PHOTOS`` is resized by ``tests/sizes.resized`` (Pillow BICUBIC) to
 each size of ``tests/sizes.LONG_SIDES``, saved as a lossless PNG in a temporary folder, and run
 through MediaPipe's legacy ``solutions.pose`` (full model, ``static_image_mode=True``). The JSON
 keeps, per case, the array's sha256 (the test checks it is given the very same pixels), the
@@ -45,7 +45,7 @@ def main() -> None:
                           "landmarks": None if r is None else [[round(v, 4) for v in pt] for pt in r["landmarks"]],
                           "visibility": None if r is None else [round(v, 5) for v in r["visibility"]]})
     out = {"reference": f"mediapipe {MP_VERSION} solutions.pose, model_complexity=1, static_image_mode=True",
-           "resize": "cv2.resize INTER_CUBIC of tests/data/reference/<photo>, longer side = long_side",
+           "resize": "Pillow Image.resize BICUBIC of tests/data/reference/<photo>, longer side = long_side",
            "command": "BLAZEPOSE_MP_VENV=... .venv/bin/python tests/data/sizes/make_expected.py",
            "cases": cases}
     Path(__file__).with_name("expected.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -185,6 +185,7 @@ def test_a_killed_driver_not_yet_reaped_counts_as_gone_for_its_workers():
 
 
 # ---- bad inputs ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"
     good = make_photos(src, 3)
@@ -219,6 +220,7 @@ def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_
 
 
 # ---- resuming --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_killed_batch_resumes_to_the_same_outputs_without_redoing_work(tmp_path):
     """SIGKILLed (driver and workers) once 4 results are written, while it works on the rest; a
     clip held before its last frame (see ``_kill_support.hold_env``) keeps it from finishing first
@@ -361,6 +363,7 @@ def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
 
 
 # ---- Ray ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_ray_engine_equals_local_engine(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'blazepose[ray]')")
     from blazepose.apps.batch import run_batch

@@ -27,7 +27,8 @@ from _kill_support import assert_all_gone, frames_in, hold_env, process_tree, wa
 from _video_clips import squats_frames, write_avi
 from test_batch import make_photos
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; POSIX signals")
+pytestmark = [pytest.mark.slow,   # real processes killed and re-run
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; POSIX signals")]
 
 PHOTOS = 10
 CLIP_FRAMES = 12

@@ -31,6 +31,7 @@ def _check_partial(js, cs, at_least):
     return frames
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_leaves_valid_partial_files(tmp_path, sig):
     """The signal comes once 10 frames are written; the run is held before frame 30 until then, so
@@ -77,6 +78,7 @@ def test_crash_mid_way_keeps_the_frames_done(tmp_path, monkeypatch):
     assert len(_check_partial(js, cs, 7)) == 7
 
 
+@pytest.mark.slow
 def test_corrupt_frame_reported_skipped_and_timing_kept(tmp_path):
     clip = write_avi(tmp_path / "c.avi", squats_frames(10, size=(180, 320)))
     corrupt_frame(clip, 4)
@@ -116,6 +118,7 @@ def _closest(frame, originals) -> int:
     return int(np.argmin([np.abs(frame.astype(int) - o.astype(int)).mean() for o in originals]))
 
 
+@pytest.mark.slow
 def test_frames_after_a_corrupt_stretch_are_read_and_every_lost_frame_is_reported(tmp_path):
     """FFmpeg silently resynchronises past a corrupt stretch (it numbers the frames after it as if
     nothing were missing): the frames after it must still be read, and the frames lost counted

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from _kill_support import assert_all_gone, hold_env, process_tree, wait_for
+from _video_clips import squats_frames, write_avi
 from blazepose.options import PoseOptions
 from conftest import COCO, REFERENCE
 
@@ -183,6 +185,7 @@ def test_a_killed_driver_not_yet_reaped_counts_as_gone_for_its_workers():
 
 
 # ---- bad inputs ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_path, landmarker_factory):
     src = tmp_path / "in"
     good = make_photos(src, 3)
@@ -217,35 +220,38 @@ def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_
 
 
 # ---- resuming --------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_killed_batch_resumes_to_the_same_outputs_without_redoing_work(tmp_path):
+    """SIGKILLed (driver and workers) once 4 results are written, while it works on the rest; a
+    clip held before its last frame (see ``_kill_support.hold_env``) keeps it from finishing first
+    (the clip comes first, so one worker holds it and the other does the photos)."""
     src = tmp_path / "in"
     make_photos(src, 16)
+    write_avi(src / "clip.avi", squats_frames(12, size=(180, 320)))
+    total = 17
     full = tmp_path / "uninterrupted"
     p = cli("batch", str(src), "--out", str(full), "--workers", "2")
     assert p.returncode == 0, p.stderr
 
     out = tmp_path / "resumed"
     proc = subprocess.Popen([sys.executable, "-m", "blazepose.apps.cli", "batch", str(src), "--out", str(out),
-                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 120
+                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=hold_env(at_frame=11))
     try:
-        while len(results_in(out) if out.exists() else {}) < 4:
-            assert proc.poll() is None, "the batch finished before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for(lambda: len(results_in(out) if out.exists() else {}) >= 4, proc, "4 results")
+        tree = process_tree(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)   # the whole batch: driver and its worker processes
         proc.wait()
-    time.sleep(0.2)
+    assert_all_gone(tree)                     # none of them writes any more
     before = {out / name: (out / name).stat().st_mtime_ns for name in results_in(out)}
-    assert 4 <= len(before) < 16, f"{len(before)} outputs after the kill"
+    assert 4 <= len(before) < total and out / "clip.avi.json" not in before, f"{len(before)} outputs after the kill"
     assert not (out / "batch_report.json").exists()
 
     p = cli("batch", str(src), "--out", str(out), "--workers", "2")
     assert p.returncode == 0, p.stderr
     report = json.loads((out / "batch_report.json").read_text())
-    assert report["counts"] == {"done": 16 - len(before), "skipped": len(before), "failed": 0, "pending": 0}
+    assert report["counts"] == {"done": total - len(before), "skipped": len(before), "failed": 0, "pending": 0}
     assert all(p.stat().st_mtime_ns == t for p, t in before.items())    # completed inputs not redone
     assert_same_results(full, out)
     assert not list(out.rglob("*.partial*"))
@@ -357,6 +363,7 @@ def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
 
 
 # ---- Ray ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_ray_engine_equals_local_engine(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'blazepose[ray]')")
     from blazepose.apps.batch import run_batch

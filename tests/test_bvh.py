@@ -148,6 +148,7 @@ def squats():
         return list(landmarker.process_video(REFERENCE / "pose_squats.mp4"))
 
 
+@pytest.mark.slow
 def test_squats_clip_bvh_matches_the_world_landmarks(squats, tmp_path, capsys):
     path = export(squats, tmp_path / "squats.bvh")
     text = path.read_text()

@@ -53,6 +53,7 @@ def test_models_list_and_verify():
     assert p.stdout.count(": ok") == 4
 
 
+@pytest.mark.slow
 def test_a_clean_run_prints_nothing_on_stderr(tmp_path):
     """TFLite's "Created TensorFlow Lite XNNPACK delegate" notice (native code, fd 2) is kept out."""
     p = run("image", str(REFERENCE / "pose.jpg"), "--json", str(tmp_path / "r.json"))

@@ -51,6 +51,7 @@ def test_video_and_batch_mistakes_are_one_line_and_exit_2(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_same_names_in_two_folders_never_overwrite(tmp_path):
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
@@ -68,6 +69,7 @@ def test_same_names_in_two_folders_never_overwrite(tmp_path):
     assert sorted(f.name for f in out2.rglob("*.png")) == ["gray.jpg.mask.png", "gray.png.mask.png"]
 
 
+@pytest.mark.slow
 def test_image_takes_folders_and_globs(tmp_path):
     for name in ("p1.jpg", "p2.jpg"):
         shutil.copy(PHOTO, tmp_path / name)

@@ -34,7 +34,8 @@ def _photos():
     return [(p.name, read_image(p)) for p in PHOTOS]
 
 
-@pytest.mark.parametrize("model", ["lite", "full", "heavy"])
+@pytest.mark.parametrize("model", ["lite", pytest.param("full", marks=pytest.mark.slow),
+                                   pytest.param("heavy", marks=pytest.mark.slow)])
 def test_openvino_model_outputs_match_litert(model, landmarker_factory):
     from blazepose.stages import detector as det_stage
     from blazepose.stages.landmarks import landmark_input
@@ -60,7 +61,8 @@ def test_openvino_model_outputs_match_litert(model, landmarker_factory):
         assert np.abs(a["pose_flag"] - b["pose_flag"]).max() <= 1e-4, f"{name}: pose flag"
 
 
-@pytest.mark.parametrize("model", ["lite", "full", "heavy"])
+@pytest.mark.parametrize("model", ["lite", pytest.param("full", marks=pytest.mark.slow),
+                                   pytest.param("heavy", marks=pytest.mark.slow)])
 def test_openvino_pipeline_matches_litert(model, landmarker_factory, expected_cases):
     ref = landmarker_factory(model, max_num_poses=3, detection_tiles=0)
     ov = landmarker_factory(model, max_num_poses=3, detection_tiles=0, engine="openvino")

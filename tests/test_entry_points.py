@@ -77,6 +77,7 @@ def assert_same(a, b):
     np.testing.assert_allclose(la, lb, atol=1e-6, rtol=0)
 
 
+@pytest.mark.slow
 def test_squats_clip_same_from_video_batch_and_web(tmp_path, client):
     p = cli("video", str(SQUATS), "--json", str(tmp_path / "v.json"), "--no-progress")
     assert p.returncode == 0, p.stderr
@@ -109,6 +110,7 @@ def test_photo_same_from_image_batch_and_web(tmp_path, client):
     assert_same(from_cli, from_web)
 
 
+@pytest.mark.slow
 def test_undecodable_frame_is_listed_alike_and_timing_kept(tmp_path, client):
     import cv2
 
@@ -161,6 +163,7 @@ def test_frames_lost_in_a_truncated_tail_are_listed_alike_by_the_cli_and_the_web
     assert st["frames_total"] == 10
 
 
+@pytest.mark.slow
 def test_one_landmarker_from_four_threads(landmarker_factory):
     from blazepose.io.images import read_image
 

@@ -17,59 +17,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from _kill_support import assert_all_gone, frames_in, hold_env, process_tree, wait_for
 from _video_clips import squats_frames, write_avi
 from test_batch import make_photos
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; POSIX signals")
+pytestmark = [pytest.mark.slow,   # real processes killed and re-run
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; POSIX signals")]
 
 PHOTOS = 10
 CLIP_FRAMES = 12
 CLIPS = ("clips/a.avi", "clips/b.avi")
-
-
-# ---- helpers ------------------------------------------------------------------------------------
-def _ppid_map() -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = Path(f"/proc/{d}/stat").read_text()
-            except OSError:
-                continue
-            kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(d))
-    return kids
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants now (fork server, its workers, the resource tracker)."""
-    kids, out, todo = _ppid_map(), [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += kids.get(p, [])
-    return out
-
-
-def running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def assert_all_gone(pids: list[int], within_s: float = 5.0) -> None:
-    deadline = time.monotonic() + within_s
-    while any(running(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    left = {p: Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")[:120] for p in pids if running(p)}
-    assert not left, f"processes of the killed batch still running: {left}"
 
 
 @pytest.fixture(scope="module")
@@ -92,16 +55,10 @@ def batch_cmd(src: Path, out: Path) -> list[str]:
 
 
 def start_batch(src: Path, out: Path) -> subprocess.Popen:
+    """The batch, its second clip held before its last frame: it cannot end before the test acts
+    (the other worker does the first clip and the photos)."""
     return subprocess.Popen(batch_cmd(src, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-
-
-def wait_for(cond, proc: subprocess.Popen, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert proc.poll() is None, f"the batch ended before {what}: {proc.stderr.read()}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
+                            start_new_session=True, env=hold_env(at_frame=CLIP_FRAMES - 1, only=CLIPS[1]))
 
 
 def final_results(out: Path) -> dict[str, Path]:
@@ -111,13 +68,7 @@ def final_results(out: Path) -> dict[str, Path]:
 
 def partial_video_frames(out: Path) -> int:
     """Frames in the largest .partial clip document being written (0 if none parses yet)."""
-    best = 0
-    for p in out.rglob("*.avi.partial.json"):
-        try:
-            best = max(best, len(json.loads(p.read_bytes())["frames"]))
-        except (OSError, ValueError):
-            pass
-    return best
+    return max((frames_in(p) for p in out.rglob("*.avi.partial.json")), default=0)
 
 
 def load_after_kill(path: Path) -> dict:
@@ -179,8 +130,10 @@ def check_everything_once(out: Path, before: dict[str, int]) -> dict:
 
 
 # ---- batch: SIGKILL at several moments, then at once a re-run --------------------------------------
+# Each moment is something the test sees on disk; the batch is still running then (one clip is
+# held before its last frame), and it is not paused: the kill lands while it works.
 MOMENTS = {
-    "after_1s": lambda out: time.sleep(1.0) or True,
+    "driver_locked": lambda out: (out / ".blazepose-batch.lock").exists(),   # starting up
     "first_result": lambda out: bool(final_results(out)),
     "mid_video": lambda out: partial_video_frames(out) >= 3,
 }
@@ -192,7 +145,7 @@ def test_sigkill_then_immediate_rerun_processes_everything_once(inputs, tmp_path
     proc = start_batch(inputs, out)
     wait_for(lambda: MOMENTS[moment](out), proc, moment)
     tree = process_tree(proc.pid)
-    if moment != "after_1s":                # by then the work has started (at 1 s maybe not yet)
+    if moment != "driver_locked":           # by then the work has started (at the lock maybe not yet)
         assert len(tree) >= 3, "expected the driver, a fork server and workers"
     os.kill(proc.pid, signal.SIGKILL)       # the driver only: its workers must notice on their own
     proc.wait()
@@ -269,20 +222,23 @@ with JsonWriter(sys.argv[1], {"source": "x"}) as w:
 
 def test_json_document_survives_any_kill(tmp_path, pose_rgb, landmarker_factory):
     """A writer streaming real frames (about 9 KB each, more than a memory page) in a tight loop,
-    SIGKILLed at 15 instants. The file parses with frames 0..n-1 in order, except in the one case
-    Linux allows: the kill landed inside a frame's write(), which the kernel stopped at a page
-    boundary (seen about once in 15 kills on a loaded machine, since this loop spends most of its
-    time in write()); then the file ends on a page boundary and ``read_document`` reads every frame
-    before the cut one. A real run spends milliseconds of inference per frame, the write microseconds."""
+    SIGKILLed at 15 instants: once the file has grown by a random number (0..39) of frames past
+    the third. The file parses with frames 0..n-1 in order, except in the one case Linux allows:
+    the kill landed inside a frame's write(), which the kernel stopped at a page boundary (seen
+    about once in 15 kills on a loaded machine, since this loop spends most of its time in
+    write()); then the file ends on a page boundary and ``read_document`` reads every frame before
+    the cut one. A real run spends milliseconds of inference per frame, the write microseconds."""
     frame = landmarker_factory("full").process_image(pose_rgb).to_dict()
-    assert len(json.dumps(frame)) > 4096
+    size = len(json.dumps(frame))
+    assert size > 4096
     rng = np.random.default_rng(0)
     for k in range(15):
         path = tmp_path / f"w{k}.json"
         p = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), json.dumps(frame)], stdout=subprocess.PIPE,
                              text=True)
         assert p.stdout.readline().strip() == "go"
-        time.sleep(float(rng.uniform(0, 0.05)))
+        grown = path.stat().st_size + int(rng.integers(0, 40)) * size
+        wait_for(lambda: path.stat().st_size >= grown, p, f"{grown} bytes in {path.name}")
         p.kill()
         p.wait()
         doc = load_after_kill(path)
@@ -293,18 +249,14 @@ def test_json_document_survives_any_kill(tmp_path, pose_rgb, landmarker_factory)
 
 @pytest.mark.parametrize("suffix, min_played", [(".webm", 10), (".mp4", 15)])
 def test_video_cli_killed_mid_video_leaves_valid_json_and_playable_video(tmp_path, suffix, min_played):
+    """Killed once 40 frames are in the JSON, while it works on the next ones (held before the
+    last frame, so that it cannot have finished by the time the test sees the 40th)."""
     clip = write_avi(tmp_path / "clip.avi", squats_frames(65), fps=30.0)
     js, webm = tmp_path / "v.json", tmp_path / ("v" + suffix)
     p = subprocess.Popen([sys.executable, "-m", "blazepose.apps.cli", "video", str(clip), "--json", str(js),
-                          "-o", str(webm), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def frames_in_json() -> int:
-        try:
-            return len(json.loads(js.read_bytes())["frames"])
-        except (OSError, ValueError):
-            return 0
-
-    wait_for(lambda: frames_in_json() >= 40, p, "40 frames")
+                          "-o", str(webm), "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=hold_env(at_frame=64))
+    wait_for(lambda: frames_in(js) >= 40, p, "40 frames")
     p.kill()
     p.wait()
     doc = load_after_kill(js)

@@ -138,6 +138,7 @@ def test_corrupt_download_is_never_renamed_into_place(empty_cache, tmp_path):
     assert not list(empty_cache.glob("*"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
 def test_fetch_from_the_npm_package_when_the_official_site_is_unreachable(empty_cache, monkeypatch):
     """The firewall case: only package registries reachable. Uses the real npm registry."""
@@ -147,6 +148,7 @@ def test_fetch_from_the_npm_package_when_the_official_site_is_unreachable(empty_
     assert registry.verify("detector", got["detector"]).origin == "npm"
 
 
+@pytest.mark.slow
 def test_fetch_from_the_pypi_wheel_when_npm_is_missing(empty_cache, monkeypatch):
     """The PyPI route alone (detector and full ship in the mediapipe wheel), real registry."""
     monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")

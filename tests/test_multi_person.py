@@ -159,6 +159,7 @@ def _found(results) -> tuple[int, int]:
     (10, "auto", 11),  # the default plan for several people (whole image + 6 square tiles): 11 of 12
     (10, 3, 10),      # whole image + 2x2 + 3x3 tiles: 10 of 12
 ])
+@pytest.mark.slow
 def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, expected):
     """Annotated people (>= 8 labelled keypoints, 12 in all) matched one-to-one with PCK@0.2 >= 0.5."""
     pl = landmarker_factory("full", max_num_poses=max_num_poses, detection_tiles=tiles)
@@ -239,6 +240,7 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_cli_max_poses_and_detection_tiles():
     p = _cli("image", str(COCO / "000000196141.jpg"), "--max-poses", "10", "--detection-tiles", "3", "--compact")
     assert p.returncode == 0, p.stderr

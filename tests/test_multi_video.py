@@ -240,6 +240,7 @@ def test_newcomer_is_picked_up_within_the_interval(landmarker_factory):
     assert all(s == {"left": 0, "right": 1} for s in sides[9:]), sides   # found at the next search
 
 
+@pytest.mark.slow
 def test_person_leaving_and_coming_back_regains_the_id(landmarker_factory):
     """The woman is away on frames 10-15 (600 ms); she comes back 60 px further right (she kept
     walking while away): well within reid_timeout_ms and REID_MAX_SHIFT, so she gets her id
@@ -337,6 +338,7 @@ def test_offline_smoothing_restarts_at_a_reidentified_return():
     np.testing.assert_allclose(after[..., 0], np.tile(100.0 + np.arange(33.0), (5, 1)), atol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("places", [2, 10])
 @pytest.mark.parametrize("model", ["full", "heavy"])
 def test_one_person_squats_give_one_pose_per_frame(landmarker_factory, model, places):

@@ -11,6 +11,8 @@ import pytest
 
 from conftest import REFERENCE, ROOT
 
+pytestmark = pytest.mark.slow   # a real IPython kernel runs the whole notebook
+
 nbformat = pytest.importorskip("nbformat", reason="the 'dev' extra (nbformat, nbclient, ipykernel) is not installed")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")

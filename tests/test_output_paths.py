@@ -63,6 +63,7 @@ def work(tmp_path):
     (["video", "in.mp4", "--json", "x.json", "--min-visibility", "3"], "min_visibility must be in [0, 1], got 3.0"),
     (["batch", "in.jpg", "--out", "results", "--min-visibility", "3"], "min_visibility must be in [0, 1], got 3.0"),
 ])
+@pytest.mark.slow
 def test_unwritable_or_clashing_outputs_are_refused_before_anything_runs(work, args, needle):
     before = snapshot(work)
     p = run(*args, cwd=work)
@@ -95,6 +96,7 @@ def test_read_only_folder_check_without_permissions(tmp_path, monkeypatch):
     cli_checks.check_writable("--json", str(tmp_path.parent / "x.json"))   # elsewhere: fine
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 def test_a_disk_error_while_writing_is_one_line(work):
     (work / "full.json").symlink_to("/dev/full")      # every write fails: no space left on device

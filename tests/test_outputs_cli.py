@@ -10,6 +10,8 @@ from blazepose.outputs.export import CSV_HEADER
 from conftest import REFERENCE
 from test_cli import run
 
+pytestmark = pytest.mark.slow   # the command line in subprocesses, on photos and clips
+
 
 def test_image_csv_angles_and_plot(tmp_path):
     pytest.importorskip("matplotlib", reason="--plot needs the 'plot' extra (matplotlib)")

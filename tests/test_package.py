@@ -18,6 +18,8 @@ import pytest
 
 from conftest import REFERENCE, ROOT
 
+pytestmark = pytest.mark.slow   # builds and installs the package in fresh environments
+
 GIT = shutil.which("git")
 
 

@@ -167,6 +167,7 @@ def composites(landmarker_factory):
     return make_composites(landmarker_factory("full"))
 
 
+@pytest.mark.slow
 def test_composites_people_found_and_no_duplicates(landmarker_factory, composites):
     """Pasted people found (PCK@0.2 >= 0.5, one-to-one) and no two returned poses with OKS > 0.3.
 
@@ -191,6 +192,7 @@ def test_composites_people_found_and_no_duplicates(landmarker_factory, composite
     assert not any(found_by_height[0.1] + found_by_height[0.05]), found_by_height
 
 
+@pytest.mark.slow
 def test_the_detector_finds_people_down_to_48_px_of_its_input(landmarker_factory):
     """The README's reason for the tiles: the detector, seeing a 224 x 224 picture, finds a person
     48 px tall (about 20 % of its input) wherever they stand, and one 40 px tall not always.

@@ -20,6 +20,7 @@ def grey_pixels(img):
     return int((np.abs(img.astype(int) - GREY).sum(axis=2) <= 3).sum())
 
 
+@pytest.mark.slow
 def test_frames_without_a_pose_are_shaded(tmp_path):
     fr = knee_frames()                                   # frame 2 has no pose
     with_gap = read_image(plot_angles(fr, tmp_path / "gap.png", pairs=("knee",)))
@@ -39,6 +40,7 @@ def test_missing_matplotlib_says_which_extra(monkeypatch):
         require_matplotlib()
 
 
+@pytest.mark.slow
 def test_image_plot_is_the_annotated_image_plus_angle_labels(pose_rgb, landmarker_factory, tmp_path):
     res = landmarker_factory("full").process_image(pose_rgb)
     drawn = draw_pose(pose_rgb, res)

@@ -66,6 +66,7 @@ def test_photo_html_holds_the_world_landmarks_and_works_offline(photo_result, tm
     assert "frames" not in fig
 
 
+@pytest.mark.slow
 def test_video_has_a_frame_per_result_and_a_slider(squats, tmp_path):
     with Plot3dWriter(tmp_path / "squats.html") as sink:
         for r in squats:
@@ -117,6 +118,7 @@ def test_missing_plotly_is_a_clear_error(monkeypatch, tmp_path, photo_result):
         plot3d(photo_result, tmp_path / "x.html")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs it: apt-get install chromium)")
 def test_a_real_browser_draws_the_skeleton(photo_result, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the 'dev' extra) is not installed")

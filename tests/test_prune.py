@@ -43,7 +43,8 @@ def private_cache(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("model", ["lite", "full", "heavy"])
+@pytest.mark.parametrize("model", ["lite", pytest.param("full", marks=pytest.mark.slow),
+                                   pytest.param("heavy", marks=pytest.mark.slow)])
 def test_pruned_model_outputs_are_bit_identical(model, crops, private_cache):
     from blazepose.models import prune, registry
     from blazepose.runtime.engine import LANDMARK_OUTPUTS, LiteRTEngine

@@ -76,6 +76,7 @@ def test_specs_are_checked():
         ExerciseSpec("x", ("left_knee",), 10, 10)
 
 
+@pytest.mark.slow
 def test_the_counter_checks_the_posture_its_exercise_needs(landmarker_factory):
     """The squats clip is an upright person: counted as squats (2), never as push-ups; the same
     frames turned on their side (a horizontal body) are not squats."""

@@ -18,6 +18,8 @@ from blazepose.outputs.angles import JOINT_NAMES, AngleSeries, angle_at, summari
 from blazepose.outputs.reps import count_reps
 from conftest import REFERENCE
 
+pytestmark = pytest.mark.slow   # every test reads the squats clip's results (seconds to make)
+
 
 CLIP = REFERENCE / "pose_squats.mp4"
 BOTTOMS = [range(8, 14), range(32, 38), range(57, 63)]      # by eye

@@ -65,6 +65,7 @@ def squats_run(tmp_path_factory):
     return out, json.loads((out / "s.json").read_text())
 
 
+@pytest.mark.slow
 def test_video_bvh_follows_the_world_landmarks(squats_run):
     from _bvh_fk import forward_kinematics
 
@@ -78,6 +79,7 @@ def test_video_bvh_follows_the_world_landmarks(squats_run):
     assert np.median(err) < 0.02 and err.max() < 0.15, (np.median(err), err.max())
 
 
+@pytest.mark.slow
 def test_video_plot3d_has_every_frame_at_the_world_landmarks(squats_run):
     out, doc = squats_run
     fig = figure_of(out / "s.html")
@@ -87,6 +89,7 @@ def test_video_plot3d_has_every_frame_at_the_world_landmarks(squats_run):
         np.testing.assert_allclose(markers(fig["frames"][k]["data"]), world_of(doc["frames"][k]) * AXES, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_image_plot3d_and_bvh(tmp_path):
     pytest.importorskip("plotly", reason="--plot3d needs the 'plot3d' extra (plotly)")
     r = cli("image", REFERENCE / "pose.jpg", "--json", tmp_path / "p.json", "--plot3d", tmp_path / "p.html",
@@ -100,6 +103,7 @@ def test_image_plot3d_and_bvh(tmp_path):
     assert err.shape[1] == 1 and err.max() < 1e-3        # one frame: bone lengths are that frame's own
 
 
+@pytest.mark.slow
 def test_image_plot3d_for_several_photos_is_a_folder(tmp_path):
     pytest.importorskip("plotly", reason="--plot3d needs the 'plot3d' extra (plotly)")
     r = cli("image", REFERENCE / "pose.jpg", REFERENCE / "dance.jpg", "--json", tmp_path / "p.json",
@@ -108,11 +112,13 @@ def test_image_plot3d_for_several_photos_is_a_folder(tmp_path):
     assert sorted(p.name for p in (tmp_path / "views").iterdir()) == ["dance.3d.html", "pose.3d.html"]
 
 
+@pytest.mark.slow
 def test_the_model_loaded_line_shows_when_a_model_loads(tmp_path):
     r = cli("video", SQUATS, "--json", tmp_path / "v.json", "--max-frames", 1, "--no-progress")
     assert r.returncode == 0 and MODEL_LOADED in r.stderr, r.stderr
 
 
+@pytest.mark.slow
 def test_missing_plotly_stops_before_any_model_loads(tmp_path):
     fake = tmp_path / "site"
     (fake / "plotly").mkdir(parents=True)
@@ -132,12 +138,14 @@ def test_missing_plotly_stops_before_any_model_loads(tmp_path):
     (["video", SQUATS, "--bvh", "o.bvh", "--upper-body-only"], "needs the legs"),
     (["image", REFERENCE / "pose.jpg", "--plot3d", "view.png"], "--plot3d view.png: give a file name ending in .html"),
 ])
+@pytest.mark.slow
 def test_bad_3d_output_names_are_refused_before_any_model_loads(args, message, tmp_path):
     r = cli(*args, cwd=tmp_path)
     assert r.returncode == 2 and message in r.stderr and MODEL_LOADED not in r.stderr, r.stderr
 
 
 # ---- blazepose batch --csv --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_batch_combined_csv_reads_in_one_call_and_survives_resume(tmp_path):
     pd = pytest.importorskip("pandas")
     from blazepose.outputs.export import CSV_HEADER

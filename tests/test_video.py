@@ -112,6 +112,7 @@ def test_timestamps_must_increase(landmarker_factory):
     pl.process_frame(frame, 0.0)                   # reset starts a new video
 
 
+@pytest.mark.slow
 def test_offline_smoothing_less_jitter_no_lag(landmarker_factory):
     """On the clip's real 5 fps timestamps: offline output stays on the raw track without lag."""
     pl = landmarker_factory("full")

@@ -4,10 +4,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
+from _kill_support import DEADLINE_S, frames_in, hold_env, wait_for
 from _video_clips import corrupt_frame, squats_frames, write_avi
 
 
@@ -31,26 +31,27 @@ def _check_partial(js, cs, at_least):
     return frames
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_leaves_valid_partial_files(tmp_path, sig):
-    clip = write_avi(tmp_path / "long.avi", squats_frames(40, size=(180, 320)) * 6)  # 240 frames
+    """The signal comes once 10 frames are written; the run is held before frame 30 until then, so
+    that it is surely still running, and then it stops after at most the frame in hand."""
+    clip = write_avi(tmp_path / "long.avi", squats_frames(40, size=(180, 320)))
     js, cs, mp4 = tmp_path / "o.json", tmp_path / "o.csv", tmp_path / "o.mp4"
+    release = tmp_path / "release"
     p = subprocess.Popen(cli(str(clip), "--json", str(js), "--csv", str(cs), "-o", str(mp4)),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if len(json.loads(js.read_text())["frames"]) >= 10:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.05)
-    p.send_signal(sig)
-    _, err = p.communicate(timeout=60)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=hold_env(at_frame=30, release=release))
+    try:
+        wait_for(lambda: frames_in(js) >= 10, p, "10 frames")
+        p.send_signal(sig)
+    finally:
+        release.touch()
+    _, err = p.communicate(timeout=DEADLINE_S)
     assert p.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     frames = _check_partial(js, cs, 10)
-    assert len(frames) < 240
+    assert len(frames) <= 31
     assert "complete" not in json.loads(js.read_text())    # an interrupted document says so
     import cv2
     cap = cv2.VideoCapture(str(mp4))                        # finalised: readable, same size
@@ -77,6 +78,7 @@ def test_crash_mid_way_keeps_the_frames_done(tmp_path, monkeypatch):
     assert len(_check_partial(js, cs, 7)) == 7
 
 
+@pytest.mark.slow
 def test_corrupt_frame_reported_skipped_and_timing_kept(tmp_path):
     clip = write_avi(tmp_path / "c.avi", squats_frames(10, size=(180, 320)))
     corrupt_frame(clip, 4)
@@ -116,6 +118,7 @@ def _closest(frame, originals) -> int:
     return int(np.argmin([np.abs(frame.astype(int) - o.astype(int)).mean() for o in originals]))
 
 
+@pytest.mark.slow
 def test_frames_after_a_corrupt_stretch_are_read_and_every_lost_frame_is_reported(tmp_path):
     """FFmpeg silently resynchronises past a corrupt stretch (it numbers the frames after it as if
     nothing were missing): the frames after it must still be read, and the frames lost counted
@@ -165,17 +168,13 @@ def test_timestamps_are_rounded_to_the_microsecond(tmp_path):
 def test_stop_on_signals_turns_the_first_signal_into_a_request_and_the_second_into_an_interrupt():
     """The first Ctrl-C or SIGTERM only sets the event (the loop stops between frames, never
     inside a writer's queue); a second one interrupts at once; the old handlers come back."""
-    import os
-
     from blazepose.apps.loop import stop_on_signals
 
     before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with stop_on_signals() as stop:
-            os.kill(os.getpid(), sig)
-            time.sleep(0.05)                   # the handler runs in this (the main) thread
+            signal.raise_signal(sig)           # the handler has run (in this, the main, thread) on return
             assert stop.is_set()
             with pytest.raises(KeyboardInterrupt):
-                os.kill(os.getpid(), sig)
-                time.sleep(0.05)
+                signal.raise_signal(sig)
         assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

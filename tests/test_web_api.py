@@ -517,6 +517,7 @@ def _cli_without_fastapi(*args):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_serve_without_the_web_extra_says_what_to_install():
     p = _cli_without_fastapi("serve", "--port", "0")
     assert p.returncode == 2
@@ -525,6 +526,7 @@ def test_serve_without_the_web_extra_says_what_to_install():
     assert p.returncode == 0 and "pose_landmark_full.tflite" in p.stdout
 
 
+@pytest.mark.slow
 def test_serve_on_a_port_in_use_fails_with_exit_1():
     # A runtime failure, as for the rest of the CLI (uvicorn's own exit code is 3).
     import socket

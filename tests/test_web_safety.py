@@ -134,6 +134,7 @@ def test_access_rules_for_a_server_bound_to_a_network_address():
 
 
 # ---- pixels, bytes, decode memory --------------------------------------------------------------
+@pytest.mark.slow
 def test_http_pixel_bomb_is_refused_from_its_header(client):
     small = Settings().max_image_pixels
     assert_error(post(client, data=bomb_png(20000, 20000)), 413, "a.jpg: image declares more than")
@@ -142,6 +143,7 @@ def test_http_pixel_bomb_is_refused_from_its_header(client):
     assert r.json()["limit_pixels"] == small
 
 
+@pytest.mark.slow
 def test_webcam_frames_have_the_upload_limits_and_the_session_stays_usable(client):
     import cv2
 
@@ -253,6 +255,7 @@ def server(tmp_path_factory):
     assert "Traceback" not in err, err
 
 
+@pytest.mark.slow
 def test_webcam_bomb_does_not_grow_the_servers_memory(server):
     from websockets.sync.client import connect
 
@@ -268,6 +271,7 @@ def test_webcam_bomb_does_not_grow_the_servers_memory(server):
     assert grown < 200, f"the server's peak memory grew by {grown:.0f} MB"
 
 
+@pytest.mark.slow
 def test_chunked_upload_is_cut_at_the_limit_not_stored(server):
     from web_abuse import chunked_upload
 
@@ -278,6 +282,7 @@ def test_chunked_upload_is_cut_at_the_limit_not_stored(server):
     assert sent < 2 + 4 + 16, result                 # the limit + the drained 4 MB + socket buffers
 
 
+@pytest.mark.slow
 def test_sigkilled_servers_folder_is_removed_by_the_next_server(tmp_path):
     proc, _ = start(tmp_path)
     (old,) = [p for p in tmp_path.iterdir() if p.name.startswith(f"blazepose-web-{proc.pid}-")]
@@ -297,6 +302,7 @@ def test_sigkilled_servers_folder_is_removed_by_the_next_server(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["blazepose-web-notapid"]
 
 
+@pytest.mark.slow
 def test_serve_on_every_interface_warns_and_prints_the_right_urls(tmp_path):
     proc, port = start(tmp_path, "--host", "0.0.0.0")
     try:
@@ -310,6 +316,7 @@ def test_serve_on_every_interface_warns_and_prints_the_right_urls(tmp_path):
     assert f"open http://127.0.0.1:{port}/" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, words", [(["--port", "99999"], "99999 is not a port number"),
                                          (["--port", "http"], "is not a port number"),
                                          (["--allow-origin", "evil.example"], "is not an origin"),

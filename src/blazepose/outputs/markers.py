@@ -16,9 +16,10 @@ person's own left. Markers are in MediaPipe's landmark order (``MARKER_NAMES``).
 
 **Origin.** World landmarks are centred between the hips in every frame: one camera gives no
 global translation, so the pelvis stays at X = Z = 0 and only rotates. Each person's markers are
-lifted by one constant height (``floor_offset``): the median over the person's frames of the
-lowest foot landmark's depth below the hips (heels and toes, in metres), so the feet touch Y = 0
-in a typical standing frame. It is constant over the file; it changes no angle.
+lifted by one constant height (``floor_offset``): the 90th percentile over the person's frames of
+the lowest foot landmark's depth below the hips (heels and toes, in metres), so the feet touch
+Y = 0 when the person stands tallest (when the hips drop, in a squat, the feet rise above Y = 0:
+the origin follows the hips). It is constant over the file; it changes no angle.
 
 **Frames and gaps.** A file has one row per frame of the run, from the first to the last, with
 the frame's real time (``timestamp_ms`` / 1000, seconds); the rate written in the header is the
@@ -69,43 +70,44 @@ def opensim_from_world(world: np.ndarray) -> np.ndarray:
 
 
 def floor_offset(markers: np.ndarray) -> float:
-    """The constant lift (metres) that puts the lowest foot marker at Y = 0 in the median frame:
-    the median over frames of ``-min(Y of heels and toes)``; 0 without feet (upper body) or frames.
+    """The constant lift (metres) that puts the lowest foot marker at Y = 0 in the tallest frames:
+    the 90th percentile over frames of ``-min(Y of heels and toes)``; 0 without feet or frames.
     ``markers``: (F, K, 3) on OpenSim axes, NaN in gaps."""
     if markers.shape[1] <= max(_FEET):
         return 0.0
     lowest = np.nanmin(markers[:, _FEET, 1], axis=1) if len(markers) else np.array([])
     lowest = lowest[np.isfinite(lowest)] if lowest.size else lowest
-    return float(-np.median(lowest)) if lowest.size else 0.0
+    return float(np.percentile(-lowest, 90)) if lowest.size else 0.0
 
 
-class MarkerTrack(Sink):
-    """A sink that buffers every frame's people (world landmarks) for per-person marker files.
+class PersonSeries(Sink):
+    """A sink that buffers one array per person per frame and writes one file per person on close.
 
-    Subclasses write one person with ``_write_person(path, times_s, markers, rate)``. ``person``
-    keeps only that track id (written to ``path``). Nobody in any frame: nothing is written
-    (a warning is logged).
+    Subclasses define ``_values(result)`` (a ``{id: array}`` of one frame) and
+    ``_write_person(path, person_id, times_s, series, rate)`` (``series``: the person's arrays
+    stacked over every frame, NaN where absent). ``person`` keeps only that track id (written to
+    ``path``). Several ids: ``NAME.id<ID>.EXT`` each. Nobody in any frame: nothing is written.
     """
-
-    suffix = ".trc"
 
     def __init__(self, path: str | os.PathLike, *, person: int | None = None):
         super().__init__()
         self.path = Path(path)
         self.person = person
         self._frames: list[tuple[float | None, dict[int, np.ndarray]]] = []
-        self._k: int | None = None
+        self._shape: tuple[int, ...] | None = None
+
+    def _values(self, result: PoseResult) -> dict[int, np.ndarray]:
+        raise NotImplementedError
 
     def write(self, result: PoseResult, frame=None) -> None:
         """Add one frame (``frame``, the picture, is not used)."""
-        if len(result):
-            if self._k is None:
-                self._k = result.num_landmarks
-            elif result.num_landmarks != self._k:
+        people = {i: v for i, v in self._values(result).items() if self.person is None or i == self.person}
+        for v in people.values():
+            if self._shape is None:
+                self._shape = v.shape
+            elif v.shape != self._shape:
                 raise InputError(f"{self.path}: every frame must have the same number of landmarks "
-                                 f"({self._k}), got {result.num_landmarks}")
-        people = {int(i): result.world[n].copy() for n, i in enumerate(result.ids)
-                  if self.person is None or int(i) == self.person}
+                                 f"({self._shape[0]}), got {v.shape[0]}")
         self._frames.append((result.timestamp_ms, people))
 
     def skip(self, frame_index: int, timestamp_ms: float | None, error: str | None = None) -> None:
@@ -130,18 +132,13 @@ class MarkerTrack(Sink):
         ts = np.where(np.isfinite(ts), ts, ts[ok[0]] + (idx - ok[0]) * dt)
         return ts, 1.0 / dt
 
-    def person_markers(self, person_id: int) -> np.ndarray:
-        """(F, K, 3) markers of one person on OpenSim axes, lifted by ``floor_offset``; NaN gaps."""
-        k = self._k or len(MARKER_NAMES)
-        out = np.full((len(self._frames), k, 3), np.nan)
+    def series(self, person_id: int) -> np.ndarray:
+        """The person's values stacked over every buffered frame, NaN where absent."""
+        out = np.full((len(self._frames), *(self._shape or (0,))), np.nan)
         for f, (_, people) in enumerate(self._frames):
             if person_id in people:
-                out[f] = opensim_from_world(people[person_id])
-        out[..., 1] += floor_offset(out)
+                out[f] = people[person_id]
         return out
-
-    def marker_names(self) -> tuple[str, ...]:
-        return MARKER_NAMES[: self._k or len(MARKER_NAMES)]
 
     def person_path(self, person_id: int, several: bool) -> Path:
         return self.path.with_name(f"{self.path.stem}.id{person_id}{self.path.suffix}") if several else self.path
@@ -149,16 +146,39 @@ class MarkerTrack(Sink):
     def _finish(self, complete: bool) -> None:
         ids = self.ids()
         if not ids:
-            log.warning("%s: nobody in any frame; no marker file written", self.path)
+            log.warning("%s: nobody in any frame; nothing written", self.path)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         times, rate = self.times()
         for i in ids:
             out = self.person_path(i, len(ids) > 1)
             self.paths.append(out)
-            self._write_person(out, times, self.person_markers(i), rate)
+            self._write_person(out, i, times, self.series(i), rate)
 
-    def _write_person(self, path: Path, times: np.ndarray, markers: np.ndarray, rate: float) -> None:
+    def _write_person(self, path: Path, person_id: int, times: np.ndarray, series: np.ndarray, rate: float) -> None:
+        raise NotImplementedError
+
+
+class MarkerTrack(PersonSeries):
+    """Per-person markers: world landmarks on OpenSim axes, lifted by ``floor_offset``."""
+
+    def _values(self, result: PoseResult) -> dict[int, np.ndarray]:
+        return {int(i): opensim_from_world(result.world[n]) for n, i in enumerate(result.ids)}
+
+    def person_markers(self, person_id: int) -> np.ndarray:
+        """(F, K, 3) markers of one person on OpenSim axes, lifted by ``floor_offset``; NaN gaps."""
+        out = self.series(person_id)
+        out[..., 1] += floor_offset(out)
+        return out
+
+    def marker_names(self) -> tuple[str, ...]:
+        return MARKER_NAMES[: self._shape[0] if self._shape else len(MARKER_NAMES)]
+
+    def _write_person(self, path: Path, person_id: int, times: np.ndarray, series: np.ndarray, rate: float) -> None:
+        series[..., 1] += floor_offset(series)
+        self._write_markers(path, times, series, rate)
+
+    def _write_markers(self, path: Path, times: np.ndarray, markers: np.ndarray, rate: float) -> None:
         raise NotImplementedError
 
 
@@ -180,9 +200,7 @@ def trc_text(names: tuple[str, ...], times: np.ndarray, markers: np.ndarray, rat
 class TrcWriter(MarkerTrack):
     """World landmarks as an OpenSim TRC marker file per person (see the module's docstring)."""
 
-    suffix = ".trc"
-
-    def _write_person(self, path: Path, times: np.ndarray, markers: np.ndarray, rate: float) -> None:
+    def _write_markers(self, path: Path, times: np.ndarray, markers: np.ndarray, rate: float) -> None:
         data = trc_text(self.marker_names(), times, markers, rate, path.name).encode()
         try:
             f = open(path, "wb")
@@ -205,13 +223,11 @@ class C3dWriter(MarkerTrack):
     """World landmarks as a C3D file per person (``ezc3d``): the same markers, names and axes as
     the TRC, units ``m``, the video's rate; gaps are NaN with the residual -1."""
 
-    suffix = ".c3d"
-
     def __init__(self, path: str | os.PathLike, *, person: int | None = None):
         require_ezc3d()
         super().__init__(path, person=person)
 
-    def _write_person(self, path: Path, times: np.ndarray, markers: np.ndarray, rate: float) -> None:
+    def _write_markers(self, path: Path, times: np.ndarray, markers: np.ndarray, rate: float) -> None:
         ezc3d = require_ezc3d()
         f, k = markers.shape[:2]
         c = ezc3d.c3d()

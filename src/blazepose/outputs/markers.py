@@ -75,8 +75,9 @@ def floor_offset(markers: np.ndarray) -> float:
     ``markers``: (F, K, 3) on OpenSim axes, NaN in gaps."""
     if markers.shape[1] <= max(_FEET):
         return 0.0
-    lowest = np.nanmin(markers[:, _FEET, 1], axis=1) if len(markers) else np.array([])
-    lowest = lowest[np.isfinite(lowest)] if lowest.size else lowest
+    feet = markers[:, _FEET, 1]
+    feet = feet[np.isfinite(feet).any(axis=1)]
+    lowest = np.nanmin(feet, axis=1) if len(feet) else np.array([])
     return float(np.percentile(-lowest, 90)) if lowest.size else 0.0
 
 

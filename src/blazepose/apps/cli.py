@@ -191,7 +191,7 @@ def cmd_models(args) -> int:
 
 #: Other modules add subcommands here: each is ``register(subparsers)``.
 EXTENSIONS: list[str] = ["blazepose.apps.video_cli", "blazepose.apps.web", "blazepose.apps.batch",
-                         "blazepose.apps.evaluate"]
+                         "blazepose.apps.evaluate", "blazepose.apps.opensim_cli"]
 
 
 class Parser(argparse.ArgumentParser):

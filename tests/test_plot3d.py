@@ -143,3 +143,48 @@ def test_a_real_browser_draws_the_skeleton(photo_result, tmp_path):
     orange, blue = skeleton_pixels(png)
     # The subject's left joints orange, right joints blue: both drawn (a blank canvas has none).
     assert orange > 50 and blue > 50, (orange, blue)
+
+
+# ---- issue 22, item 7: a file name cannot blank the page ---------------------------------------
+HOSTILE = "x<!--<script>.jpg"
+
+
+def test_embedded_json_escapes_every_angle_bracket_and_ampersand():
+    from blazepose.outputs.plot3d import json_in_html
+
+    value = {"title": HOSTILE + " & </script> <!-- -->", "n": [1.5, 2]}
+    text = json_in_html(value)
+    assert not set("<>&") & set(text)
+    assert text.count("\\u003c") == 4 and text.count("\\u003e") == 3 and text.count("\\u0026") == 1
+    assert json.loads(text) == value
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs it: apt-get install chromium)")
+def test_a_hostile_file_name_still_renders_in_a_real_browser(tmp_path):
+    """``image 'x<!--<script>.jpg' --plot3d``: the page draws its plot and shows the name as text."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (the 'dev' extra) is not installed")
+    import subprocess
+
+    photo = tmp_path / HOSTILE
+    shutil.copyfile(REFERENCE / "pose.jpg", photo)
+    out = tmp_path / "view.html"
+    r = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "image", str(photo), "--plot3d", str(out)],
+                       capture_output=True, text=True, timeout=300,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    assert r.returncode == 0, r.stderr
+    assert "<!--<script" not in out.read_text(encoding="utf-8").replace("<title>", "")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(viewport={"width": 900, "height": 700}, offline=True).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(out.as_uri())
+            page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+            assert page.evaluate("() => document.querySelectorAll('#view canvas').length") >= 1
+            fig_title = page.evaluate("() => JSON.parse(document.getElementById('%s').textContent)"
+                                      ".layout.title.text" % FIGURE_ID)
+            assert HOSTILE in fig_title
+            assert errors == []
+        finally:
+            browser.close()

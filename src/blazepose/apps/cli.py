@@ -1,10 +1,16 @@
 """The ``blazepose`` command line: ``image``, ``models`` and the subcommands other modules add."""
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
-from pathlib import Path
+
+from . import interrupts
+
+if __name__ == "__main__" or interrupts.is_program(sys.argv[0]):   # the program, not an import
+    interrupts.hold()   # Ctrl-C or SIGTERM during the imports below: acted on by the command
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
@@ -251,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
+        if not getattr(args, "holds_interrupts", False):   # batch acts on them once its report exists
+            interrupts.release()
+            interrupts.raise_pending()
         if getattr(args, "options", None) is True:
             return int(args.func(args, PoseOptions.from_args(args)) or 0)
         return int(args.func(args) or 0)

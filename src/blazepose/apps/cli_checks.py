@@ -97,6 +97,20 @@ def int_at_least(minimum: int):
     return parse
 
 
+def int_in(minimum: int, maximum: int):
+    """An argparse ``type`` for whole numbers in ``minimum..maximum``."""
+    import argparse
+
+    at_least = int_at_least(minimum)
+
+    def parse(text: str) -> int:
+        v = at_least(text)
+        if v > maximum:
+            raise argparse.ArgumentTypeError(f"must be in {minimum}..{maximum}, got {v}")
+        return v
+    return parse
+
+
 def check_min_visibility(value) -> float:
     """``min_visibility`` (drawing, angles) in [0, 1], else ``OptionsError`` (exit status 2); the one
     check for ``image``, ``video`` and ``BatchOptions``."""

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..options import PoseOptions
-from .cli_checks import int_at_least
+from .cli_checks import int_in
+from .eval_inputs import PERSON_CATEGORY, check_for_ap, positive_fraction, read_coco
 
 L_SH, R_SH, L_HIP, R_HIP = 5, 6, 11, 12
 
@@ -21,24 +22,15 @@ L_SH, R_SH, L_HIP, R_HIP = 5, 6, 11, 12
 def load_coco(path: str | Path) -> tuple[dict, dict]:
     """(images by id, annotations grouped by image id) from a COCO person-keypoints file.
 
-    Raises ``ValueError`` saying what is malformed: not an object with ``images`` and
-    ``annotations`` lists, an image without ``id`` or ``file_name``, an annotation without
-    ``image_id`` or whose ``keypoints`` are not 17 × (x, y, v) numbers.
+    Raises ``ValueError`` saying what is malformed (``eval_inputs.read_coco`` lists the checks).
     """
-    d = json.loads(Path(path).read_text())
-    if not isinstance(d, dict) or not isinstance(d.get("images"), list) or not isinstance(d.get("annotations"), list):
-        raise ValueError("expected an object with 'images' and 'annotations' lists")
-    for i, im in enumerate(d["images"]):
-        if not isinstance(im, dict) or "id" not in im or not isinstance(im.get("file_name"), str):
-            raise ValueError(f"images[{i}]: expected an object with 'id' and 'file_name'")
+    return _group(read_coco(path))
+
+
+def _group(d: dict) -> tuple[dict, dict]:
     images = {im["id"]: im for im in d["images"]}
     anns: dict[int, list] = {}
-    for i, a in enumerate(d["annotations"]):
-        kp = a.get("keypoints") if isinstance(a, dict) else None
-        if (not isinstance(a, dict) or "image_id" not in a or not isinstance(kp, list) or len(kp) != 51
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in kp)):
-            raise ValueError(f"annotations[{i}]: expected an object with 'image_id' and 'keypoints' "
-                             "(17 × x, y, v: 51 numbers)")
+    for a in d["annotations"]:
         anns.setdefault(a["image_id"], []).append(a)
     return images, anns
 
@@ -105,9 +97,10 @@ def eligible(anns: list[dict], min_labelled: int = MIN_LABELLED) -> list[dict]:
             and sum(1 for v in a["keypoints"][2::3] if v > 0) >= min_labelled]
 
 
-def coco_ap(gt_path: str | Path, image_ids: list[int], detections: list[dict]) -> dict:
-    """COCO keypoint AP (OKS) with pycocotools on ``image_ids``; ``detections`` in COCO's result
-    format. Returns AP, AP50, AP75, APm, APl, AR (-1 where COCO has nothing to average)."""
+def coco_ap(gt: str | Path | dict, image_ids: list[int], detections: list[dict]) -> dict:
+    """COCO keypoint AP (OKS) with pycocotools on ``image_ids``; ``gt`` a COCO file or its checked
+    document (``read_coco``, ``check_for_ap``); ``detections`` in COCO's result format. Returns AP,
+    AP50, AP75, APm, APl, AR (-1 where COCO has nothing to average)."""
     import contextlib
     import io
 
@@ -121,14 +114,35 @@ def coco_ap(gt_path: str | Path, image_ids: list[int], detections: list[dict]) -
     if not detections:
         return dict.fromkeys(names, 0.0)
     with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(str(gt_path))
-        dt = gt.loadRes(detections)
-        ev = COCOeval(gt, dt, "keypoints")
+        truth = COCO(None if isinstance(gt, dict) else str(gt))
+        if isinstance(gt, dict):
+            truth.dataset = gt
+            truth.createIndex()
+        dt = truth.loadRes(detections)
+        ev = COCOeval(truth, dt, "keypoints")
         ev.params.imgIds = list(image_ids)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
     return {n: float(ev.stats[i]) for n, i in zip(names, (0, 1, 2, 3, 4, 5))}
+
+
+def read_inputs(annotations: str | Path, images_dir: str | Path, *, with_ap: bool = True) -> dict:
+    """The checked COCO document of ``blazepose eval``; ``InputError`` naming the file and the problem."""
+    from ..errors import InputError
+
+    ann_path, folder = Path(annotations), Path(images_dir)
+    if not ann_path.is_file():
+        raise InputError(f"{ann_path}: no such annotation file")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder of images")
+    try:
+        doc = read_coco(ann_path)
+        if with_ap:
+            check_for_ap(doc)
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{ann_path}: not a COCO person-keypoints file ({exc})") from exc
+    return doc
 
 
 def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alpha: float = 0.2,
@@ -144,14 +158,8 @@ def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alp
     from ..errors import ImageReadError, InputError
 
     ann_path, folder = Path(annotations), Path(images_dir)
-    if not ann_path.is_file():
-        raise InputError(f"{ann_path}: no such annotation file")
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder of images")
-    try:
-        images, anns = load_coco(ann_path)
-    except (ValueError, KeyError) as exc:
-        raise InputError(f"{ann_path}: not a COCO person-keypoints file ({exc})") from exc
+    doc = read_inputs(ann_path, folder, with_ap=with_ap)
+    images, anns = _group(doc)
     found = total = poses = 0
     pcks: list[float] = []
     dets: list[dict] = []
@@ -178,18 +186,23 @@ def evaluate(landmarker, annotations: str | Path, images_dir: str | Path, *, alp
         pcks += [m[2] for m in matches]
         for p in range(len(res)):
             kp = np.concatenate([coco17[p][:, :2], np.ones((17, 1))], axis=1)
-            dets.append({"image_id": iid, "category_id": 1, "keypoints": kp.reshape(-1).round(2).tolist(),
+            dets.append({"image_id": iid, "category_id": PERSON_CATEGORY, "keypoints": kp.reshape(-1).round(2).tolist(),
                          "score": float(res.scores[p])})
     if not done:
         raise InputError(f"{folder}: none of the {len(images)} images of {ann_path.name} is there"
                          + "".join(f"; {u}" for u in unreadable))
     out = {"images": len(done), "missing_images": missing, "unreadable_images": unreadable, "people": total, "found": found,
            "poses": poses, "alpha": alpha, "min_pck": min_pck, "min_labelled": min_labelled,
-           "pck_found": float(np.mean(pcks)) if pcks else float("nan"),
-           "pck_all": float(np.sum(pcks) / total) if total else float("nan")}
+           "pck_found": float(np.mean(pcks)) if pcks else None,
+           "pck_all": float(np.sum(pcks) / total) if total else None}
     if with_ap:
-        out["ap"] = coco_ap(ann_path, done, dets)
+        out["ap"] = coco_ap(doc, done, dets)
     return out
+
+
+def _num(v) -> str:
+    """A metric for the text report; ``None`` (no one to average over) as ``n/a``."""
+    return "n/a" if v is None else f"{v:.3f}"
 
 
 def format_report(m: dict) -> str:
@@ -198,8 +211,8 @@ def format_report(m: dict) -> str:
              f"found (PCK@{m['alpha']} >= {m['min_pck']}, one-to-one): {m['found']}/{m['people']}"
              + (f" ({m['found'] / m['people']:.2f})" if m["people"] else ""),
              f"poses returned: {m['poses']}",
-             f"PCK@{m['alpha']} of found people: {m['pck_found']:.3f}; over all people (0 if not found): "
-             f"{m['pck_all']:.3f}"]
+             f"PCK@{m['alpha']} of found people: {_num(m['pck_found'])}; over all people (0 if not found): "
+             f"{_num(m['pck_all'])}"]
     lines += [f"unreadable, skipped: {u}" for u in m.get("unreadable_images", [])]
     if "ap" in m:
         lines.append("COCO keypoint AP (pycocotools, OKS): " + ", ".join(f"{k} {v:.3f}" for k, v in m["ap"].items()))
@@ -212,12 +225,13 @@ def cmd_eval(args, options) -> int:
 
     from ..api.landmarker import PoseLandmarker
 
+    read_inputs(args.annotations, args.images, with_ap=not args.no_ap)   # a bad file: before the models load
     with PoseLandmarker(options) as pl:
         m = evaluate(pl, args.annotations, args.images, alpha=args.alpha, min_labelled=args.min_labelled,
                      with_ap=not args.no_ap)
     m.update({"model": options.model, "max_num_poses": options.max_num_poses,
               "detection_tiles": options.detection_tiles})
-    print(_json.dumps(m, indent=1) if args.json else format_report(m))
+    print(_json.dumps(m, indent=1, allow_nan=False) if args.json else format_report(m))
     for u in m["unreadable_images"]:
         print(f"error: {u}", file=sys.stderr)
     return 1 if m["unreadable_images"] else 0
@@ -232,9 +246,10 @@ def register(subparsers) -> None:
     for action in p._actions:          # and --help says so
         if action.dest == "max_num_poses":
             action.help = action.help.replace("(default 1)", "(default 10)")
-    p.add_argument("--alpha", type=float, default=0.2, help="PCK threshold, fraction of the torso (default 0.2)")
-    p.add_argument("--min-labelled", type=int_at_least(1), default=MIN_LABELLED,
-                   help=f"people with at least this many labelled keypoints count (default {MIN_LABELLED})")
+    p.add_argument("--alpha", type=positive_fraction, default=0.2,
+                   help="PCK threshold, fraction of the torso, > 0 (default 0.2)")
+    p.add_argument("--min-labelled", type=int_in(1, 17), default=MIN_LABELLED,
+                   help=f"people with at least this many labelled keypoints (of 17) count (default {MIN_LABELLED})")
     p.add_argument("--no-ap", action="store_true", help="skip COCO AP (no pycocotools needed)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=cmd_eval, options=True)

@@ -8,10 +8,13 @@ in about half the time (``benchmarks/threads.py --pruned`` measures it).
 The derived file is made once from the verified official file (``registry.resolve``) and kept
 beside it in the cache folder as ``<stem>.noseg.tflite``, with a JSON sidecar
 ``<stem>.noseg.json`` recording the official file's sha256 and the derived file's own sha256.
-Both are checked on every load; a derived file that does not match is made again.
+Both are checked on every load; a derived file that does not match is made again. A read-only
+model folder sends the derived file to the user's cache folder; with nowhere to write, the
+official file is used as it is (``pruned_path``).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -106,9 +109,11 @@ def pruned_path(name: str, source: str | Path | None = None, *, download: bool =
     """The verified landmark model ``name`` without its segmentation output, made once and cached.
 
     ``source`` is an explicit official file (else the cache, fetched if needed); it is verified by
-    sha256 first. The derived file lives beside the cached official file; when ``source`` is
-    outside the cache folder it lives beside ``source`` if that folder is writable, else in the
-    cache folder.
+    sha256 first. The derived file is looked for, then made, in the first of these folders that
+    can hold it: beside the official file, the cache folder (``registry.cache_dir``), the user's
+    default cache folder (``registry.default_cache_dir``, for a read-only ``$BLAZEPOSE_CACHE_DIR``).
+    When none of them can be written (models baked into a read-only image), the verified official
+    file itself is returned: the landmarks are the same bit for bit, only slower.
     """
     if name not in registry.LANDMARK_MODELS:
         raise ValueError(f"only landmark models have a segmentation output, not {name!r}")
@@ -123,40 +128,64 @@ def pruned_path(name: str, source: str | Path | None = None, *, download: bool =
         src = registry.resolve(name, download=download)   # a damaged cached file: fetched again
         src_sha = registry.verify(name, src).sha256
     stem = Path(registry.spec(name).file).stem
-    folder = src.parent if os.access(src.parent, os.W_OK) else registry.cache_dir()
-    dest = folder / f"{stem}.noseg.tflite"
-    sidecar = folder / f"{stem}.noseg.json"
+    folders = list(dict.fromkeys([src.parent, registry.cache_dir(), registry.default_cache_dir()]))
+    pruned = None
+    for folder in folders:   # the first folder that holds a derived file, or can take one, wins
+        dest, sidecar = folder / f"{stem}.noseg.tflite", folder / f"{stem}.noseg.json"
+        if _recorded(dest, sidecar, src_sha):
+            return dest
+        if folder.exists() and not os.access(folder, os.W_OK):
+            continue
+        if pruned is None:
+            try:
+                pruned = prune_outputs(src.read_bytes(), {SEGMENTATION_SHAPE})
+            except ModelError as exc:
+                raise ModelError(f"{src}: {exc}") from exc
+        try:
+            return _derive(src, src_sha, pruned, dest, sidecar)
+        except OSError as exc:   # read-only despite os.access (root), full, or gone: try the next
+            log.warning("cannot write %s (%s)", dest, exc)
+    log.warning("no writable folder for the derived %s (tried %s); using the official %s, which gives "
+                "the same landmarks more slowly", f"{stem}.noseg.tflite", ", ".join(map(str, folders)), src)
+    return src
+
+
+def _recorded(dest: Path, sidecar: Path, src_sha: str) -> bool:
+    """Whether ``dest`` is the derived file its sidecar records, made from the official ``src_sha``."""
     try:
         rec = json.loads(sidecar.read_text())
         if (rec.get("format") == PRUNE_FORMAT and rec.get("source_sha256") == src_sha
                 and dest.is_file() and registry.sha256_of(dest) == rec.get("sha256")):
-            return dest
+            return True
         log.warning("%s does not match %s; deriving it again", dest, sidecar)
     except FileNotFoundError:
         pass
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, AttributeError) as exc:
         log.warning("%s: unreadable (%s); deriving %s again", sidecar, exc, dest)
-    return _derive(src, src_sha, dest, sidecar)
+    return False
 
 
-def _derive(src: Path, src_sha: str, dest: Path, sidecar: Path) -> Path:
+def _write_replace(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to a temp file beside ``path``, check it on disk, then rename it."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
     try:
-        pruned = prune_outputs(src.read_bytes(), {SEGMENTATION_SHAPE})
-    except ModelError as exc:
-        raise ModelError(f"{src}: {exc}") from exc
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        if Path(tmp).read_bytes() != payload:
+            raise OSError(f"{tmp}: the bytes read back differ from the bytes written")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _derive(src: Path, src_sha: str, pruned: bytes, dest: Path, sidecar: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    for path, payload in ((dest, pruned), (sidecar, None)):
-        if payload is None:
-            payload = json.dumps({"format": PRUNE_FORMAT, "source": src.name, "source_sha256": src_sha,
-                                  "sha256": registry.sha256_of(dest), "removed": "segmentation"},
-                                 indent=1).encode()
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+    _write_replace(dest, pruned)
+    record = {"format": PRUNE_FORMAT, "source": src.name, "source_sha256": src_sha,
+              "sha256": hashlib.sha256(pruned).hexdigest(), "removed": "segmentation"}
+    _write_replace(sidecar, json.dumps(record, indent=1).encode())
     log.info("derived %s (no segmentation output) from %s", dest, src)
     return dest

@@ -94,6 +94,14 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
+    return default_cache_dir()
+
+
+def default_cache_dir() -> Path:
+    """The platform's user cache folder for blazepose, whatever ``$BLAZEPOSE_CACHE_DIR`` says.
+
+    Derived files (``models.prune``) go here when the configured cache folder is read-only.
+    """
     if sys.platform == "win32":
         base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
         return base / "blazepose" / "Cache"
@@ -147,9 +155,28 @@ def _install_verified(name: str, source: Path, origin: str) -> Path:
     return dest
 
 
-def _download(url: str, dest: Path, timeout: float) -> None:
+#: A download may exceed the largest published size of its file by this much before it is cut off.
+DOWNLOAD_MARGIN = 64 * 1024
+
+
+def _download(url: str, dest: Path, timeout: float, max_bytes: int | None = None) -> None:
+    """``url`` into ``dest``; more than ``max_bytes`` (announced or received) raises ChecksumError
+    at once, so a server sending 300 MB for a 6.4 MB model fills neither the disk nor the wait."""
     with urllib.request.urlopen(url, timeout=timeout) as r, open(dest, "wb") as f:  # noqa: S310
-        shutil.copyfileobj(r, f)
+        announced = r.headers.get("Content-Length") if getattr(r, "headers", None) else None
+        if max_bytes is not None and announced and announced.isdigit() and int(announced) > max_bytes:
+            raise ChecksumError(f"{url}: announces {int(announced)} bytes, more than the {max_bytes} "
+                                "the file can have; not downloaded")
+        got = 0
+        while True:
+            chunk = r.read(1 << 16)
+            if not chunk:
+                return
+            got += len(chunk)
+            if max_bytes is not None and got > max_bytes:
+                raise ChecksumError(f"{url}: more than the {max_bytes} bytes the file can have; "
+                                    "download stopped")
+            f.write(chunk)
 
 
 class _Fetcher:
@@ -177,7 +204,7 @@ class _Fetcher:
             return None
         tmp = self.tmp / ("official-" + s.file)
         try:
-            _download(url, tmp, self.timeout)
+            _download(url, tmp, self.timeout, max(v.size for v in s.variants) + DOWNLOAD_MARGIN)
             return _install_verified(name, tmp, url)
         except ChecksumError as exc:
             self.note(name, f"{url} ({exc})")

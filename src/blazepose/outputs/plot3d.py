@@ -136,12 +136,23 @@ def figure_dict(results: PoseResult | Iterable[PoseResult], *, title: str | None
     return fig
 
 
+_HTML_UNSAFE = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+def json_in_html(obj) -> str:
+    """``obj`` as JSON that can sit inside a ``<script>`` element: ``<``, ``>`` and ``&`` written as
+    ``\\u003c``, ``\\u003e``, ``\\u0026`` (the same string to ``JSON.parse``). Escaping only ``</``
+    is not enough: a file name holding ``<!--<script>`` puts the HTML tokenizer in its
+    double-escaped state, which swallows the page's own script that follows."""
+    return json.dumps(obj, allow_nan=False).translate(_HTML_UNSAFE)
+
+
 def html_page(fig: dict, *, title: str = "blazepose 3-D view") -> str:
     """A self-contained page: plotly.min.js and the figure's JSON inline, no network."""
     require_plotly()
     from plotly.offline import get_plotlyjs
 
-    data = json.dumps(fig, allow_nan=False).replace("</", "<\\/")
+    data = json_in_html(fig)
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title>\n<style>html,body{{margin:0;height:100%}}"
             "#view{width:100%;height:100vh}</style></head><body>\n<div id=\"view\"></div>\n"

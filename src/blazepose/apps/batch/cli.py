@@ -59,4 +59,5 @@ def register(subparsers) -> None:
     p.add_argument("--csv", metavar="FILE", help="also one long CSV over every input (first column: the "
                    "input's path as in the result tree), made from the result files after the run")
     p.add_argument("--force", action="store_true", help="redo inputs whose results are up to date")
-    p.set_defaults(func=cmd_batch, options=True)
+    # Ctrl-C or SIGTERM while the program starts: run_batch acts on it once its report exists
+    p.set_defaults(func=cmd_batch, options=True, holds_interrupts=True)

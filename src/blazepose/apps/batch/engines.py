@@ -22,6 +22,7 @@ from typing import Callable
 
 from ...errors import BlazePoseError
 from ...runtime.engine import usable_cores
+from .. import interrupts
 from .inputs import BatchItem
 from .lock import hold_workers_lock
 from .options import BatchOptions
@@ -58,6 +59,8 @@ def _watch_driver(pid: int) -> None:
 def _init_worker(options: BatchOptions, out: str, num_threads: int, driver: int, pids) -> None:
     global _WORKER, _WORKERS_LOCK
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the driver's to handle
+    if hasattr(signal, "pthread_sigmask"):         # blocked since the fork server started
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _WORKERS_LOCK = hold_workers_lock(out)         # a new batch on `out` waits until this process is gone
     pids.put(os.getpid())
     threading.Thread(target=_watch_driver, args=(driver,), name="blazepose-driver-watch", daemon=True).start()
@@ -116,8 +119,33 @@ def _mp_context():
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["blazepose.apps.batch.engines", "blazepose.api.landmarker"])
+        _start_forkserver_without_sigint()
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def _start_forkserver_without_sigint() -> None:
+    """Start the fork server (and multiprocessing's resource tracker) with Ctrl-C blocked.
+
+    Ctrl-C reaches every process of the terminal's group. The fork server ignores it only once it
+    has imported the pipeline (about half a second); before that, a Ctrl-C printed a 14-38 line
+    traceback from it. Started with SIGINT blocked, it never sees one (a blocked signal stays
+    pending until the server sets SIGINT to ignored, which discards it); the workers it forks
+    inherit the block and unblock it once they ignore SIGINT (``_init_worker``). A Ctrl-C meanwhile
+    reaches this process when the block is lifted below.
+    """
+    from multiprocessing import forkserver, resource_tracker
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return
+    # The tracker first: starting it unblocks SIGINT in this process (it blocks, spawns, unblocks),
+    # which would undo the block below; once it runs, the fork server's start leaves it alone.
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _terminate(pids) -> None:
@@ -129,6 +157,16 @@ def _terminate(pids) -> None:
             pass
 
 
+def _stop_processes(procs, timeout: float = 5.0) -> None:
+    """SIGTERM each process still running, then wait for them (``timeout`` seconds in all)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    t_end = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(0.0, t_end - time.monotonic()))
+
+
 def _pool_pass(chunks, ctx, options, out, workers, threads, on_outcome) -> list[list[BatchItem]]:
     """One pool over ``chunks`` (at most two per worker in flight); the chunks a dead worker lost."""
     broken: list[list[BatchItem]] = []
@@ -138,10 +176,11 @@ def _pool_pass(chunks, ctx, options, out, workers, threads, on_outcome) -> list[
                                 initargs=(options, out, threads, os.getpid(), pids)) as pool:
         futs: dict[cf.Future, list[BatchItem]] = {}
         try:
-            for chunk in queue:
-                futs[pool.submit(_run_chunk, chunk)] = chunk
-                if len(futs) >= 2 * workers:
-                    break
+            with interrupts.deferred():   # the first submits start the processes: never cut halfway
+                for chunk in queue:
+                    futs[pool.submit(_run_chunk, chunk)] = chunk
+                    if len(futs) >= 2 * workers:
+                        break
             while futs:
                 done, _ = cf.wait(futs, return_when=cf.FIRST_COMPLETED)
                 for f in done:
@@ -158,8 +197,12 @@ def _pool_pass(chunks, ctx, options, out, workers, threads, on_outcome) -> list[
                         if nxt is not None:
                             futs[pool.submit(_run_chunk, nxt)] = nxt
         except BaseException:   # Ctrl-C: stop now; unfinished outputs stay .partial, never final
+            # every process started, ready or not: one still starting when this process exits
+            # printed a traceback (its pickled locks were gone)
+            started = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             _terminate(pids)
+            _stop_processes(started)
             raise
     return broken + list(queue)
 

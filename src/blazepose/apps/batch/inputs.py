@@ -2,6 +2,7 @@
 and glob patterns, each with its path relative to the inputs' common folder."""
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from dataclasses import dataclass
@@ -36,6 +37,61 @@ def _is_within(path: Path, folder: Path) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _expand(folder: str, parts: list[str]) -> Iterable[str]:
+    """The paths under ``folder`` that match the pattern's remaining ``parts``, as ``glob`` matches them
+    (``*`` skips hidden names, ``**`` any number of folders) except that ``**`` never enters a
+    symlinked folder, so each real folder is visited once per ``**`` and a link loop ends."""
+    if not parts:
+        yield folder
+        return
+    part, rest = parts[0], parts[1:]
+    if part == "**":
+        yield from _expand(folder, rest)
+        try:
+            with os.scandir(folder or os.curdir) as it:
+                entries = sorted((e.name, e.is_dir(follow_symlinks=False), e.is_dir()) for e in it
+                                 if not _hidden(e.name))
+        except OSError:
+            return
+        for name, real_dir, any_dir in entries:
+            if real_dir:
+                yield from _expand(os.path.join(folder, name), parts)
+            elif not rest and not any_dir:   # a trailing ``**`` also matches the files themselves
+                yield os.path.join(folder, name)
+    elif glob.has_magic(part):
+        try:
+            names = sorted(os.listdir(folder or os.curdir))
+        except OSError:
+            return
+        for name in names:
+            if fnmatch.fnmatch(name, part) and (_hidden(part) or not _hidden(name)):
+                path = os.path.join(folder, name)
+                if not rest or os.path.isdir(path):
+                    yield from _expand(path, rest)
+    else:
+        path = os.path.join(folder, part)
+        if os.path.lexists(path) if not rest else os.path.isdir(path):
+            yield from _expand(path, rest)
+
+
+def glob_inputs(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)`` without following symlinked folders under ``**``:
+    a folder holding ``self -> .`` or ``up -> ..`` gives each photo once, not 41 times or forever."""
+    drive, rest = os.path.splitdrive(pattern)
+    parts = [x for x in rest.replace(os.sep, "/").split("/") if x]
+    anchor = drive + (os.sep if rest[:1] in ("/", os.sep) else "")
+    # a run of ``**`` means the same as one
+    parts = [x for i, x in enumerate(parts) if not (x == "**" and i and parts[i - 1] == "**")]
+    found = dict.fromkeys(_expand(anchor, parts))
+    if rest.endswith(("/", os.sep)):   # a trailing separator matches folders only, as in glob
+        found = {p: None for p in found if os.path.isdir(p)}
+    return sorted(found)
 
 
 def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = None, *, ordered: bool = False
@@ -87,7 +143,7 @@ def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = No
             bases.append(os.path.dirname(os.path.abspath(p)))
             add(p, explicit=True)
         elif glob.has_magic(raw):
-            matches = sorted(glob.glob(raw, recursive=True))
+            matches = glob_inputs(raw)
             files = [Path(m) for m in matches if Path(m).is_file()]
             for d in (Path(m) for m in matches if Path(m).is_dir()):
                 files += [f for f in sorted(d.rglob("*")) if f.is_file()]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...runtime.engine import usable_cores
+from .. import interrupts
 from ..progress import progress_bar
 from .engines import chunks_of, run_local, run_ray
 from .inputs import collect_inputs
@@ -72,7 +73,8 @@ class BatchInterrupted(KeyboardInterrupt):
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """In the main thread: SIGTERM stops the batch like Ctrl-C (workers stopped, report written)."""
+    """In the main thread: SIGTERM stops the batch like Ctrl-C (workers stopped, report written).
+    Signals the command line held while it started (``interrupts.hold``) come back as the usual ones."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -80,6 +82,7 @@ def _sigterm_as_interrupt():
     def handler(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
+    interrupts.release()
     old = signal.signal(signal.SIGTERM, handler)
     try:
         yield
@@ -95,24 +98,17 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
     One batch at a time per ``out`` (``BatchBusyError`` otherwise, see ``lock.py``). Stopped by
     Ctrl-C or SIGTERM, it stops its workers, writes the report (what is complete on disk counts as
     done, the rest as pending) and raises ``BatchInterrupted`` (a ``KeyboardInterrupt`` carrying it).
+    Stopped before it found its inputs, the report lists the inputs as given, pending.
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     out = os.path.abspath(out)
-    with BatchLock(out), _sigterm_as_interrupt():
-        return _run_locked(inputs, out, options, workers, threads, engine, address, force, progress_stream)
+    with _sigterm_as_interrupt(), BatchLock(out):   # Ctrl-C still stops a wait for the folder's lock
+        return _run_locked(list(inputs), out, options, workers, threads, engine, address, force, progress_stream)
 
 
-def _run_locked(inputs, out, options, workers, threads, engine, address, force, progress_stream) -> BatchReport:
-    t0 = time.perf_counter()
-    Path(out).mkdir(parents=True, exist_ok=True)
-    items, missing = collect_inputs(inputs, exclude=out)
-    todo, skipped = [], []
-    for it in items:
-        if not force and is_up_to_date(it, out, options):
-            skipped.append({"input": it.source, "rel": it.rel})
-        else:
-            todo.append(it)
+def _plan(todo, options: BatchOptions, engine: str, workers, threads) -> tuple[list, int | None, int]:
+    """(chunks, workers, engine threads per worker) for the inputs to process."""
     chunks = chunks_of(todo, max(1, options.batch_size))
     cores = usable_cores()
     if engine == "local":   # never more workers than tasks; the cores left go to engine threads
@@ -122,12 +118,15 @@ def _run_locked(inputs, out, options, workers, threads, engine, address, force, 
         workers = max(1, min(workers, len(chunks)))
     if threads is None:
         threads = max(1, cores // workers) if workers else DEFAULT_THREADS_PER_WORKER
-    report = BatchReport(out, engine, workers, threads,
-                         {**options.fingerprint(), "extras": options.extras()})
-    report.failed += missing
-    report.skipped += skipped
-    log.info("%d inputs: %d up to date, %d to process", len(items), len(report.skipped), len(todo))
-    prog = progress_bar(len(todo), "file", stream=progress_stream)
+    return chunks, workers, threads
+
+
+def _run_locked(inputs, out, options, workers, threads, engine, address, force, progress_stream) -> BatchReport:
+    t0 = time.perf_counter()
+    report = BatchReport(out, engine, workers, threads or 0, {**options.fingerprint(), "extras": options.extras()})
+    items: list = []
+    todo: list = []
+    prog = None
 
     def on_outcome(o: dict) -> None:
         (report.done if o["status"] == "done" else report.failed).append(
@@ -137,21 +136,37 @@ def _run_locked(inputs, out, options, workers, threads, engine, address, force, 
             prog.set_postfix(failed=len(report.failed), refresh=False)
 
     try:
+        interrupts.raise_pending()   # Ctrl-C or SIGTERM while the command line started
+        Path(out).mkdir(parents=True, exist_ok=True)
+        items, missing = collect_inputs(inputs, exclude=out)
+        for it in items:
+            if not force and is_up_to_date(it, out, options):
+                report.skipped.append({"input": it.source, "rel": it.rel})
+            else:
+                todo.append(it)
+        chunks, report.workers, report.threads = _plan(todo, options, engine, workers, threads)
+        report.failed += missing
+        log.info("%d inputs: %d up to date, %d to process", len(items), len(report.skipped), len(todo))
+        prog = progress_bar(len(todo), "file", stream=progress_stream)
         if todo:
             if engine == "ray":
-                run_ray(chunks, options, out, workers, threads, on_outcome, address)
+                run_ray(chunks, options, out, report.workers, report.threads, on_outcome, address)
             else:
-                run_local(chunks, options, out, workers, threads, on_outcome)
+                run_local(chunks, options, out, report.workers, report.threads, on_outcome)
     except KeyboardInterrupt as exc:
         report.interrupted = True
+        if not items:   # stopped before the inputs were found: they are all still to do
+            report.pending += [{"input": raw} for raw in inputs]
         raise BatchInterrupted(report) from exc   # the report is completed below, before it is seen
     finally:
-        prog.close()
+        if prog is not None:
+            prog.close()
         _count_from_disk(report, todo, out, options)
         report.seconds = time.perf_counter() - t0
         order = {it.source: i for i, it in enumerate(items)}
         for lst in (report.done, report.failed):
             lst.sort(key=lambda d: order.get(d["input"], -1))
+        Path(out).mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(Path(out) / REPORT_NAME, (json.dumps(report.to_dict(), indent=1) + "\n").encode())
     return report
 

@@ -1,4 +1,4 @@
-"""``video`` flags for biomechanics: ``--trc``, ``--c3d``, ``--mot``, ``--opensim DIR``, ``--height``,
+"""``video`` flags for biomechanics: ``--trc``, ``--trc2d``, ``--c3d``, ``--mot``, ``--opensim DIR``, ``--height``,
 ``--person``, ``--filter-hz``, ``--fill-gaps``.
 
 A command adds them with ``add_biomech_options(parser)``, calls ``check_biomech(args)`` before any
@@ -25,12 +25,14 @@ def add_biomech_options(p) -> None:
     g = p.add_argument_group("biomechanics (docs/opensim.md)")
     g.add_argument("--trc", metavar="FILE.trc", help="world landmarks as OpenSim markers (Y up, metres, "
                    "Pose2Sim's BlazePose names; several people: FILE.id<N>.trc each)")
+    g.add_argument("--trc2d", metavar="FILE.trc", help="the image landmarks as markers in metres, calibrated "
+                   "by --height (needed): X right, Y up from the floor, Z = 0; for pipelines without world landmarks")
     g.add_argument("--c3d", metavar="FILE.c3d", help="the same markers as a C3D file (needs blazepose[c3d])")
     g.add_argument("--mot", metavar="FILE.mot", help="our joint and segment angles in OpenSim's .mot format")
     g.add_argument("--opensim", metavar="DIR", help="scale Pose2Sim's OpenSim model and run inverse kinematics: "
                    "markers, scaled model, IK .mot and marker errors in DIR (needs blazepose[opensim])")
-    g.add_argument("--height", type=float, metavar="M", help="--opensim: the person's height in metres "
-                   "(default: estimated from the landmarks)")
+    g.add_argument("--height", type=float, metavar="M", help="the person's height in metres: --trc2d's scale "
+                   "(needed there); --opensim's (default: estimated from the world landmarks)")
     g.add_argument("--person", type=int_at_least(0), metavar="ID",
                    help="keep only this track id in every output and analysis")
     g.add_argument("--filter-hz", type=float, metavar="HZ",
@@ -41,7 +43,7 @@ def add_biomech_options(p) -> None:
 
 
 def wants_biomech(args) -> bool:
-    return any(getattr(args, k, None) for k in ("trc", "c3d", "mot", "opensim"))
+    return any(getattr(args, k, None) for k in ("trc", "trc2d", "c3d", "mot", "opensim"))
 
 
 def _require(module: str, extra: str, flag: str) -> None:
@@ -55,7 +57,8 @@ def check_biomech(args) -> list[tuple[str, str]]:
     """Refuse names that cannot be written and missing extras before any model loads; returns
     the (flag, target) pairs for the command's distinct-outputs check."""
     targets = []
-    for flag, key, suffix in (("--trc", "trc", ".trc"), ("--c3d", "c3d", ".c3d"), ("--mot", "mot", ".mot")):
+    for flag, key, suffix in (("--trc", "trc", ".trc"), ("--trc2d", "trc2d", ".trc"), ("--c3d", "c3d", ".c3d"),
+                              ("--mot", "mot", ".mot")):
         target = getattr(args, key, None)
         if target:
             if Path(target).is_dir() or Path(target).suffix.lower() != suffix:
@@ -68,6 +71,8 @@ def check_biomech(args) -> list[tuple[str, str]]:
         _require("opensim", "opensim", "--opensim")
         if Path(args.opensim).exists() and not Path(args.opensim).is_dir():
             raise UsageError(f"--opensim {args.opensim}: give a folder (it is a file)")
+    if getattr(args, "trc2d", None) and getattr(args, "height", None) is None:
+        raise UsageError(f"--trc2d {args.trc2d}: give the person's height in metres with --height (the scale)")
     if getattr(args, "height", None) is not None and not (0.5 <= args.height <= 2.8):
         raise UsageError(f"--height {args.height}: give the person's height in metres (0.5 to 2.8)")
     if getattr(args, "filter_hz", None) is not None:
@@ -105,13 +110,15 @@ class only_person:
 
 def open_biomech_sinks(stack: contextlib.ExitStack, args, name: str) -> dict:
     """The ``--trc`` / ``--c3d`` / ``--mot`` / ``--opensim`` sinks, entered on ``stack``, by flag."""
-    from ..outputs.markers import C3dWriter, TrcWriter
+    from ..outputs.markers import C3dWriter, Trc2dWriter, TrcWriter
     from ..outputs.mot import AnglesMotWriter
 
     person = getattr(args, "person", None)
     sinks = {}
     if getattr(args, "trc", None):
         sinks["trc"] = stack.enter_context(TrcWriter(args.trc, person=person))
+    if getattr(args, "trc2d", None):
+        sinks["trc2d"] = stack.enter_context(Trc2dWriter(args.trc2d, height_m=args.height, person=person))
     if getattr(args, "c3d", None):
         sinks["c3d"] = stack.enter_context(C3dWriter(args.c3d, person=person))
     if getattr(args, "mot", None):

@@ -46,13 +46,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from ..errors import BlazePoseError, InputError, MissingDependencyError
-from .markers import POSE2SIM_MARKERS, TrcWriter, trc_text
+from .markers import EYE_HEIGHT_RATIO, POSE2SIM_MARKERS, TrcWriter, trc_text
 from .storage import read_storage, read_trc
 
 log = logging.getLogger(__name__)
 
 STANDING_FLEXION = 20.0
-EYE_HEIGHT_RATIO = 0.936
 DEFAULT_MASS_KG = 69.0
 INSTALL_HINT = "pip install 'blazepose[opensim]'"
 

@@ -60,7 +60,10 @@ POSE2SIM_MARKERS: dict[int, str] = {
 #: The marker name of every landmark, in landmark order (Pose2Sim's where it has one).
 MARKER_NAMES: tuple[str, ...] = tuple(POSE2SIM_MARKERS.get(i, name) for i, name in enumerate(LANDMARK_NAMES))
 _FEET = [int(i) for i in (L.LEFT_HEEL, L.RIGHT_HEEL, L.LEFT_FOOT_INDEX, L.RIGHT_FOOT_INDEX)]
+_EYES = [int(L.LEFT_EYE), int(L.RIGHT_EYE)]
 DEFAULT_RATE = 30.0
+#: Eye height / stature of an adult standing upright (anthropometric tables give 0.93-0.94).
+EYE_HEIGHT_RATIO = 0.936
 
 
 def opensim_from_world(world: np.ndarray) -> np.ndarray:
@@ -246,6 +249,69 @@ class C3dWriter(MarkerTrack):
             c.write(str(path))
         except (RuntimeError, OSError) as exc:
             raise OutputWriteError(path, str(exc)) from exc
+
+
+def standing_pixel_height(pixels: np.ndarray) -> float:
+    """A person's stature in pixels from their 2-D landmarks ``pixels`` (F, K, 2; x right, y down;
+    NaN in gaps): per frame, the lowest foot landmark (heels, toes) minus the eyes' mean height,
+    divided by ``EYE_HEIGHT_RATIO``; the 90th percentile over frames (the frames where the person
+    stands tallest). NaN without eyes and feet in any frame."""
+    if pixels.shape[1] <= max(_FEET):
+        return float("nan")
+    h = np.fmax.reduce(pixels[:, _FEET, 1], axis=1) - pixels[:, _EYES, 1].mean(axis=1)
+    h = h[np.isfinite(h) & (h > 0)]
+    return float(np.percentile(h, 90)) / EYE_HEIGHT_RATIO if h.size else float("nan")
+
+
+def metres_from_pixels(pixels: np.ndarray, height_m: float) -> np.ndarray:
+    """2-D landmarks in metres, calibrated by the person's height, for pipelines without world
+    landmarks (the way Sports2D calibrates one camera).
+
+    Args:
+        pixels: (F, K, 2) one person's image landmarks over frames (x right, y down, pixels;
+            NaN in gaps), e.g. ``result.landmarks[n, :, :2]`` stacked over frames.
+        height_m: the person's stature in metres.
+
+    Returns:
+        (F, K, 3) markers on OpenSim's axes, metres: X = x * s (from the image's left edge),
+        Y = (floor - y) * s (up, 0 at the lowest foot in the frames where the person stands
+        tallest), Z = 0; s = ``height_m`` / ``standing_pixel_height``. Valid for motion in the
+        plane facing the camera (a person farther away looks smaller: one scale for the clip).
+
+    Raises:
+        InputError: no frame shows the person's eyes and feet (the scale is unknown).
+    """
+    px = np.asarray(pixels, np.float64)
+    tall = standing_pixel_height(px)
+    if not np.isfinite(tall):
+        raise InputError("metres from pixels: no frame shows the person's eyes and feet, so their "
+                         "height in pixels (the scale) is unknown")
+    s = float(height_m) / tall
+    feet = np.fmax.reduce(px[:, _FEET, 1], axis=1)
+    floor = float(np.percentile(feet[np.isfinite(feet)], 90))
+    out = np.zeros((*px.shape[:2], 3))
+    out[..., 0] = px[..., 0] * s
+    out[..., 1] = (floor - px[..., 1]) * s
+    out[~np.isfinite(px).all(axis=2)] = np.nan
+    return out
+
+
+class Trc2dWriter(TrcWriter):
+    """The image landmarks as an OpenSim TRC per person, in metres calibrated by ``height_m`` (the
+    person's stature; ``metres_from_pixels``): X right, Y up, Z = 0, the same names and gaps as
+    ``TrcWriter``. For users who need metres from one camera without the world landmarks."""
+
+    def __init__(self, path: str | os.PathLike, *, height_m: float, person: int | None = None):
+        if not 0.5 <= float(height_m) <= 2.8:
+            raise InputError(f"{path}: give the person's height in metres (0.5 to 2.8), got {height_m!r}")
+        super().__init__(path, person=person)
+        self.height_m = float(height_m)
+
+    def _values(self, result: PoseResult) -> dict[int, np.ndarray]:
+        return {int(i): np.asarray(result.landmarks[n, :, :2], np.float64) for n, i in enumerate(result.ids)}
+
+    def _write_person(self, path: Path, person_id: int, times: np.ndarray, series: np.ndarray, rate: float) -> None:
+        self._write_markers(path, times, metres_from_pixels(series, self.height_m), rate)
 
 
 def write_markers(results, path: str | os.PathLike, *, person: int | None = None) -> list[Path]:

@@ -203,8 +203,8 @@ def two_people_clip(n: int = 30, man_absent=(), woman_absent=()) -> list[np.ndar
 
 
 def run(pl, frames, dt_ms=100.0):
-    pl.reset()
-    return [pl.process_frame(f, i * dt_ms) for i, f in enumerate(frames)]
+    session = pl.session()
+    return [session.process_frame(f, i * dt_ms) for i, f in enumerate(frames)]
 
 
 def ids_by_side(results):
@@ -225,7 +225,7 @@ def test_two_people_keep_distinct_stable_ids(landmarker_factory):
     assert sorted(first.values()) == [0, 1]
     assert all(s == first for s in sides), sides            # the same id on the same person throughout
     assert all(list(r.ids) == [0, 1] for r in results)      # ordered by id
-    assert pl.video_stats["detector_frames"] == 1           # both found at once, then tracked
+    assert sum(r.meta["detector"] for r in results) == 1    # both found at once, then tracked
 
 
 def test_newcomer_is_picked_up_within_the_interval(landmarker_factory):

@@ -1,9 +1,9 @@
 """``VideoSession``: the state of one video (tracker, filters, last timestamp), separate from the
 engines.
 
-A ``PoseLandmarker`` holds the engines and the stateless calls (``detect``, ``estimate``,
-``process_image``); a session uses those public calls and keeps everything that belongs to one
-video. Several sessions may share one landmarker (its engine calls are serialised), e.g. one per
+A landmarker (``api.core.LandmarkerCore``, the base of ``PoseLandmarker``) holds the engines and
+the stateless calls (``detect_people``, ``estimate``, ``process_image``); a session uses those
+public calls and keeps everything that belongs to one video. Several sessions may share one landmarker (its engine calls are serialised), e.g. one per
 camera; one session is used by one thread at a time.
 
 Coordinates are those of ``PoseResult``: image pixels (x right, y down), world metres; times are
@@ -12,7 +12,7 @@ the frames' presentation times in milliseconds.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -22,10 +22,8 @@ from ..stages import smoothing as sm_stage
 from ..stages.landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY
 from ..stages.offline import RawFrame, RawPose, smooth_tracks
 from ..stages.tracking import Tracker
+from .core import LandmarkerCore
 from .result import PersonValues, PoseResult
-
-if TYPE_CHECKING:
-    from .landmarker import PoseLandmarker
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +38,16 @@ class VideoSession:
     options' ``smooth_landmarks`` is on, the mask when ``smooth_segmentation`` is.
     """
 
-    def __init__(self, landmarker: "PoseLandmarker"):
+    def __init__(self, landmarker: LandmarkerCore):
+        """A session on a landmarker's engines.
+
+        Args:
+            landmarker: a ``PoseLandmarker`` (its options decide tracking and smoothing).
+
+        Raises:
+            RuntimeError: the landmarker is closed.
+        """
+        landmarker._check_open()
         self.landmarker = landmarker
         self.options = landmarker.options
         self.reset()
@@ -84,7 +91,7 @@ class VideoSession:
         self.last_timestamp_ms = ts
         ran = tracker.needs_detection(t_s)
         if ran:
-            dets = pl.detect(rgb)
+            dets = pl.detect_people(rgb)
             tracker.start_tracks([pl.roi_from_detection(dets, i, w, h) for i in range(len(dets))], t_s)
         poses = tracker.update(pl.estimate(rgb, [t.roi for t in tracker.tracks]), t_s)
         self.stats["frames"] += 1

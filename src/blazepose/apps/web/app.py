@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
             app.state.jobs = jobs = JobManager(root, lambda job: service.run_video_job(job, settings), settings)
             for model in settings.preload:
                 try:
-                    await run_in_threadpool(app.state.pool.preload, model)
+                    await run_in_threadpool(app.state.pool.preload, model, settings.engine)
                 except ModelError as exc:
                     log.warning("cannot preload model %s: %s", model, exc)
             if on_ready:
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, on_ready: Callable[[], None] | 
     def config():
         fmt = browser_video_format()
         return {"version": __version__, "models": list(registry.LANDMARK_MODELS),
-                "defaults": options_dict(PoseOptions()),
+                "defaults": options_dict(PoseOptions(engine=settings.engine)),
                 "limits": {"image_bytes": settings.max_image_bytes, "video_bytes": settings.max_video_bytes,
                            "video_frames": settings.max_video_frames, "max_num_poses": MAX_NUM_POSES},
                 "video_format": {"mime": fmt.mime, "ext": fmt.ext},

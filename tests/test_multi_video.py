@@ -319,17 +319,18 @@ def test_offline_smoothing_restarts_at_a_reidentified_return():
     """Offline (forward-backward) smoothing runs on each unbroken stretch of an id: a person
     away on frames 5-7 and back 100 px further keeps the same id, and the stretch after the
     gap is not pulled towards where they were before it."""
-    from blazepose.stages.offline import RawFrame, RawPose, smooth_tracks
+    from blazepose.stages.landmarks import PersonPose
+    from blazepose.stages.offline import RawFrame, smooth_tracks
 
     def person(x):
         lm = np.zeros((33, 3))
         lm[:, 0] = x + np.arange(33)
         lm[:, 1] = 100.0 + 5 * np.arange(33)
-        return RawPose(track_id=0, landmarks=lm, visibility=np.ones(33), presence=np.ones(33),
-                       world=np.zeros((33, 3)), score=0.9, roi=np.zeros(5), scale=150.0)
+        return PersonPose(id=0, landmarks=lm, visibility=np.ones(33), presence=np.ones(33),
+                          world=np.zeros((33, 3)), score=0.9, roi=np.zeros(5))
 
-    frames = [RawFrame(i, i * 100.0, (640, 480), [] if 5 <= i < 8 else [person(0.0 if i < 5 else 100.0)])
-              for i in range(13)]
+    frames = [RawFrame(i, i * 100.0, (640, 480), [] if 5 <= i < 8 else [person(0.0 if i < 5 else 100.0)],
+                       scales=[] if 5 <= i < 8 else [150.0]) for i in range(13)]
     out = smooth_tracks(frames, smooth_landmarks=True)
     assert all(o == [] for o in out[5:8])
     before = np.stack([o[0].landmarks for o in out[:5]])

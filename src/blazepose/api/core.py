@@ -28,7 +28,7 @@ from ..stages import landmarks as lm_stage
 from ..stages import multi as multi_stage
 from ..options import PoseOptions
 from ..stages.roi import Roi, roi_from_alignment_points
-from .result import PersonValues, PoseResult
+from .result import PoseResult
 
 log = logging.getLogger(__name__)
 
@@ -290,8 +290,7 @@ class LandmarkerCore:
     def _result(self, estimates, image_rgb: np.ndarray, mask=None) -> PoseResult:
         """An image-mode result: people numbered 0..N-1 in the order given."""
         h, w = image_rgb.shape[:2]
-        people = [PersonValues(e.landmarks, e.visibility, e.presence, e.world, e.score, e.roi.as_array(), i)
-                  for i, e in enumerate(estimates)]
+        people = [lm_stage.PersonPose.of(e, i) for i, e in enumerate(estimates)]
         return PoseResult.from_people(people, (w, h), self.num_output_landmarks, mask=mask,
                                       meta={"model": self.model})
 

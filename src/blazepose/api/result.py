@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence, overload
+from typing import Any, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
 from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS, Landmark
+from ..stages.landmarks import PersonPose
 
 #: The visibility a landmark needs to count in ``PoseResult.boxes``.
 BOX_MIN_VISIBILITY = 0.5
@@ -201,9 +202,19 @@ class PoseResult:
         return out
 
     @classmethod
-    def from_people(cls, people: Sequence["PersonValues"], image_size, num_landmarks: int = NUM_LANDMARKS,
+    def from_people(cls, people: Sequence[PersonPose], image_size, num_landmarks: int = NUM_LANDMARKS,
                     **kw) -> "PoseResult":
-        """A result from per-person values (each cut to the first ``num_landmarks`` landmarks)."""
+        """A result from per-person records (each cut to the first ``num_landmarks`` landmarks).
+
+        Args:
+            people: one ``stages.landmarks.PersonPose`` per person, in the result's order.
+            image_size: (width, height) in pixels.
+            num_landmarks: 33, or 25 for upper-body results.
+            **kw: the other fields (``mask``, ``frame_index``, ``timestamp_ms``, ``meta``).
+
+        Returns:
+            The ``PoseResult``.
+        """
         k = num_landmarks
         if not people:
             return cls.empty(image_size, k, **kw)
@@ -253,18 +264,6 @@ class PoseResult:
     def to_json(self, *, include_world: bool = True, indent: int | None = None) -> str:
         """``to_dict`` as JSON text (the values every exporter writes)."""
         return json.dumps(self.to_dict(include_world=include_world), indent=indent)
-
-
-class PersonValues(NamedTuple):
-    """One person's values, to build a ``PoseResult`` with ``from_people``."""
-
-    landmarks: np.ndarray    # (>=K, 3) pixels
-    visibility: np.ndarray   # (>=K,)
-    presence: np.ndarray     # (>=K,)
-    world: np.ndarray        # (>=K, 3) metres
-    score: float
-    roi: np.ndarray          # (5,)
-    id: int
 
 
 @dataclass(frozen=True)

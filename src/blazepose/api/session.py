@@ -19,11 +19,11 @@ import numpy as np
 from ..errors import InputError, TimestampError
 from ..io.images import MAX_SIDE
 from ..stages import smoothing as sm_stage
-from ..stages.landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY
-from ..stages.offline import RawFrame, RawPose, smooth_tracks
+from ..stages.landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY, PersonPose
+from ..stages.offline import RawFrame, smooth_tracks
 from ..stages.tracking import Tracker
 from .core import LandmarkerCore
-from .result import PersonValues, PoseResult
+from .result import PoseResult
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,7 @@ class VideoSession:
             mask = self._mask_smoother.apply(mask)
         elif not poses:
             self._mask_smoother.reset()
-        people = [PersonValues(p.smoothed.landmarks, p.smoothed.visibility, p.estimate.presence,
-                               p.smoothed.world, p.estimate.score, p.estimate.roi.as_array(), p.track_id)
-                  for p in poses]
+        people = [PersonPose.of(p.estimate, p.track_id, p.smoothed) for p in poses]
         return PoseResult.from_people(people, (w, h), self.landmarker.num_output_landmarks, mask=mask,
                                       frame_index=frame_index, timestamp_ms=ts,
                                       meta={"model": self.options.model, "detector": ran})
@@ -185,13 +183,14 @@ class VideoSession:
             for fr in reader:
                 poses, ran = self._track(fr.image, self._check_time(fr.timestamp_ms))
                 h, w = fr.image.shape[:2]
-                people = [RawPose(p.track_id, p.estimate.landmarks[:NUM_BODY].astype(np.float32),
-                                  p.estimate.visibility[:NUM_BODY].astype(np.float32),
-                                  p.estimate.presence[:NUM_BODY].astype(np.float32),
-                                  p.estimate.world.astype(np.float32), p.estimate.score, p.estimate.roi.as_array(),
-                                  sm_stage.object_scale(p.estimate.landmarks[AUX_CENTER], p.estimate.landmarks[AUX_SCALE]))
+                people = [PersonPose(p.track_id, p.estimate.landmarks[:NUM_BODY].astype(np.float32),
+                                     p.estimate.visibility[:NUM_BODY].astype(np.float32),
+                                     p.estimate.presence[:NUM_BODY].astype(np.float32),
+                                     p.estimate.world.astype(np.float32), p.estimate.score, p.estimate.roi.as_array())
                           for p in poses]
-                frames.append(RawFrame(fr.index, fr.timestamp_ms, (w, h), people, ran))
+                scales = [sm_stage.object_scale(p.estimate.landmarks[AUX_CENTER], p.estimate.landmarks[AUX_SCALE])
+                          for p in poses]
+                frames.append(RawFrame(fr.index, fr.timestamp_ms, (w, h), people, ran, scales))
                 if progress is not None:
                     progress(1)
                 if stop is not None and stop():
@@ -214,14 +213,12 @@ class VideoSession:
                     if i is not None:
                         yield fr.image, self._offline_result(frames[i], smoothed[i])
         else:
-            for f, s in zip(frames, smoothed):
-                yield self._offline_result(f, s)
+            for f, people in zip(frames, smoothed):
+                yield self._offline_result(f, people)
         if interrupted is not None:
             raise interrupted
 
-    def _offline_result(self, frame: RawFrame, smoothed) -> PoseResult:
-        people = [PersonValues(s.landmarks, s.visibility, p.presence, s.world, p.score, p.roi, p.track_id)
-                  for p, s in zip(frame.people, smoothed)]
+    def _offline_result(self, frame: RawFrame, people: list[PersonPose]) -> PoseResult:
         return PoseResult.from_people(people, frame.size, self.landmarker.num_output_landmarks,
                                       frame_index=frame.index, timestamp_ms=frame.timestamp_ms,
                                       meta={"model": self.options.model, "detector": frame.detector,

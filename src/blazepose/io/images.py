@@ -127,7 +127,3 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         return as_rgb(arr, name="image")
     except InputError as exc:   # the problem, without as_rgb's name: ImageReadError names the file
         raise ImageReadError(p, str(exc).removeprefix("image: ")) from None
-
-
-def is_image_path(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES

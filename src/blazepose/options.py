@@ -58,6 +58,9 @@ class PoseOptions:
     - ``reid_timeout_ms``: how long a lost person may come back with the same id (0: never);
     - ``num_threads``: inference threads per engine (None: every usable core);
     - ``engine``: ``"litert"`` (default) or ``"openvino"`` (the ``openvino`` extra).
+
+    Raises:
+        OptionsError: a value the pipeline cannot use (the message names the option and value).
     """
 
     model: str = _opt("full", "landmark model: lite, full or heavy (or 0, 1, 2 as model_complexity; default full)",
@@ -114,6 +117,16 @@ class PoseOptions:
 
         ``model_complexity`` is taken as an alias of ``model``; an unknown name is an error.
         Fields not given keep ``base``'s values (default: the defaults).
+
+        Args:
+            values: field names (and ``model_complexity``) to values, text or Python values.
+            base: the options the values change.
+
+        Returns:
+            The validated options.
+
+        Raises:
+            OptionsError: an unknown name or a value the pipeline cannot use.
         """
         values = dict(values)
         if "model_complexity" in values:

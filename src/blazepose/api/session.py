@@ -105,6 +105,18 @@ class VideoSession:
         strictly from call to call (else ``TimestampError``, and nothing changes). ``result.ids``
         are track ids, results ordered by id; ``result.meta["detector"]`` says whether the
         detector ran on this frame.
+
+        Args:
+            frame: an RGB image (H, W, 3) (other arrays are converted as ``process_image`` does).
+            timestamp_ms: the frame's presentation time in milliseconds.
+            frame_index: the index recorded in the result (default: one more than the last).
+
+        Returns:
+            A ``PoseResult`` in image pixels, with ``frame_index`` and ``timestamp_ms`` set.
+
+        Raises:
+            TimestampError: a time that is not a finite number after the previous frame's.
+            InputError: a frame that is no image.
         """
         ts = self._check_time(timestamp_ms)
         rgb = frame if (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
@@ -147,6 +159,20 @@ class VideoSession:
         analysed. ``stop()`` is asked after each frame is analysed (True: no more frames are read;
         with offline smoothing, the frames analysed so far are smoothed and yielded), e.g. a
         cancelled job, or Ctrl-C turned into a request (``apps.loop.stop_on_signals``).
+
+        Args:
+            source: a file path, camera index, stream URL or an open ``VideoReader``.
+            offline_smoothing: zero-lag forward-backward smoothing (files only).
+            return_frames: yield ``(rgb_frame, result)`` pairs.
+            progress: called with 1 after each analysed frame.
+            stop: asked after each analysed frame; True stops reading.
+
+        Returns:
+            An iterator of ``PoseResult`` (or of pairs), one per decoded frame.
+
+        Raises:
+            VideoReadError: the source cannot be opened.
+            InputError: offline smoothing of a stream, or with ``enable_segmentation``.
         """
         from ..io.video import VideoReader
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..options import PoseOptions
 from .cli_checks import int_in
 from .eval_inputs import PERSON_CATEGORY, check_for_ap, positive_fraction, read_coco
 from .options_cli import add_option_arguments

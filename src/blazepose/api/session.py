@@ -3,8 +3,9 @@ engines.
 
 A landmarker (``api.core.LandmarkerCore``, the base of ``PoseLandmarker``) holds the engines and
 the stateless calls (``detect_people``, ``estimate``, ``process_image``); a session uses those
-public calls and keeps everything that belongs to one video. Several sessions may share one landmarker (its engine calls are serialised), e.g. one per
-camera; one session is used by one thread at a time.
+public calls and keeps everything that belongs to one video. Several sessions may share one
+landmarker (its engine calls are serialised), e.g. one per camera; one session is used by one
+thread at a time.
 
 Coordinates are those of ``PoseResult``: image pixels (x right, y down), world metres; times are
 the frames' presentation times in milliseconds.

@@ -4,10 +4,10 @@ The Python API, the command line (``apps.options_cli``, which builds its flags f
 metadata), batch and the web form (``from_mapping``) all build a ``PoseOptions``; a bad value
 raises ``OptionsError`` with the same one-line message whichever way it came in (the CLI prints it
 and exits 2, the web server answers 422 with it). Names are MediaPipe's where it has one;
-``model_complexity`` 0/1/2 is accepted as an alias of ``model`` lite/full/heavy. Each field's metadata says how the command line shows it:
-``help``, ``metavar``, ``flag`` (default: the name in kebab-case, e.g. ``--max-poses`` for
-``max_num_poses``) and ``cli`` (which commands have it: ``"all"``, ``"video"``, ``"segmentation"``
-or ``None``, not a flag of its own).
+``model_complexity`` 0/1/2 is accepted as an alias of ``model`` lite/full/heavy. Each field's
+metadata says how the command line shows it: ``help``, ``metavar``, ``flag`` (default: the name
+in kebab-case, e.g. ``--max-poses`` for ``max_num_poses``) and ``cli`` (which commands have it:
+``"all"``, ``"video"``, ``"segmentation"`` or ``None``, not a flag of its own).
 """
 from __future__ import annotations
 

@@ -13,7 +13,6 @@ report.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
 from .errors import (BatchBusyError, BlazePoseError, BudgetTimeout, ChecksumError, ImageReadError, InputError,
                      MissingDependencyError, ModelError, ModelNotFoundError, OptionsError, OutputWriteError,
@@ -35,7 +34,10 @@ _LAZY = {
     "VideoReader": ".io.video",
 }
 
+TYPE_CHECKING = False   # not typing's (importing typing costs more than the rest of this module)
 if TYPE_CHECKING:   # what type checkers and IDEs see for the lazy names
+    from typing import Any
+
     from .api.landmarker import PoseLandmarker
     from .api.result import Person, PoseResult
     from .api.session import VideoSession

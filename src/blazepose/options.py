@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from .errors import OptionsError
 from .models.registry import LANDMARK_MODELS as MODELS
-from .runtime.engine import ENGINES
+from .runtime import ENGINES
 
 #: ``model_complexity`` (MediaPipe's legacy option) → model name.
 MODEL_COMPLEXITY = {0: "lite", 1: "full", 2: "heavy"}

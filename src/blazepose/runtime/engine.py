@@ -19,6 +19,7 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 
 from ..errors import ModelError
+from . import ENGINES
 from .threads import default_num_threads, usable_cores  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,6 @@ class LiteRTEngine:
             return {name: self._interp.get_tensor(idx) for name, idx in self._outputs}
 
 
-#: The engines ``load_engine`` knows, the default first.
-ENGINES = ("litert", "openvino")
 
 
 def load_engine(model_path: str | Path, names: Mapping[tuple, str], num_threads: int | None = None,

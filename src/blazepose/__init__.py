@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 
 from .errors import (BatchBusyError, BlazePoseError, BudgetTimeout, ChecksumError, ImageReadError, InputError,
-                     MissingDependencyError, ModelError, ModelNotFoundError, OptionsError, OutputWriteError,
+                     KinematicsError, MissingDependencyError, ModelError, ModelNotFoundError, OptionsError, OutputWriteError,
                      TimestampError, UploadError, UsageError, VideoReadError, VideoWriteError)
 from .landmark import CONNECTIONS, LANDMARK_NAMES, LEFT, NUM_LANDMARKS, RIGHT, Landmark
 
@@ -57,7 +57,7 @@ __all__ = [
     # errors
     "BlazePoseError", "InputError", "UsageError", "OptionsError", "ImageReadError", "VideoReadError",
     "TimestampError", "ModelError", "ModelNotFoundError", "ChecksumError", "MissingDependencyError",
-    "OutputWriteError", "VideoWriteError", "UploadError", "BatchBusyError", "BudgetTimeout",
+    "OutputWriteError", "VideoWriteError", "UploadError", "BatchBusyError", "BudgetTimeout", "KinematicsError",
     "__version__",
 ]
 

@@ -13,6 +13,7 @@ the problem. All of them are importable from ``blazepose``.
     ├── MissingDependencyError (ImportError)
     ├── OutputWriteError (OSError)     a file that cannot be written completely
     ├── VideoWriteError                an output video that cannot be created or written
+    ├── KinematicsError                OpenSim's scaling or inverse kinematics failed
     ├── BatchBusyError                 another batch writes to the same folder
     └── BudgetTimeout (TimeoutError)   the web server's decode memory stayed full too long
 """
@@ -96,6 +97,10 @@ class OutputWriteError(BlazePoseError, OSError):
 
 class VideoWriteError(BlazePoseError):
     """An output video cannot be created or written; the message names the file."""
+
+
+class KinematicsError(BlazePoseError):
+    """OpenSim's scaling or inverse kinematics failed; the message names the file and the log."""
 
 
 class BatchBusyError(BlazePoseError):

@@ -262,7 +262,8 @@ def run_two_people() -> list[dict]:
     CONTEXT["name"] = "two-people clip"
     start = len(RECORD)
     with PoseLandmarker("full", max_num_poses=2) as pl:
-        res = [pl.process_frame(f, i * 100.0) for i, f in enumerate(two_people_clip(30))]
+        session = pl.session()
+        res = [session.process_frame(f, i * 100.0) for i, f in enumerate(two_people_clip(30))]
     print(f"two-people clip: frames with 2 poses {sum(len(r) == 2 for r in res)}/30")
     return [r for r in RECORD[start:] if r["verdict"] is None]
 
@@ -274,13 +275,13 @@ def tile_detections() -> None:
     image detection's, their size ratio, and its score; squats clip (video, max_num_poses=2,
     one line per detector frame with additions), COCO fixtures and composites (max_num_poses=10)."""
     from blazepose import PoseLandmarker
-    from blazepose.api import landmarker as api
+    from blazepose.api import core as api
     from blazepose.apps.evaluate import load_coco
     from blazepose.stages.detector import iou, weighted_nms
     from composites import make_composites
     from conftest import COCO
 
-    add, detect, size = multi.add_new_detections, api.PoseLandmarker.detect, {}
+    add, detect, size = multi.add_new_detections, api.LandmarkerCore.detect_people, {}
     rows: dict[str, list] = {}
 
     def regions_of(d):
@@ -306,7 +307,7 @@ def tile_detections() -> None:
         size["wh"] = (rgb.shape[1], rgb.shape[0])
         return detect(self, rgb)
 
-    api.multi_stage.add_new_detections, api.PoseLandmarker.detect = adding, detecting
+    api.multi_stage.add_new_detections, api.LandmarkerCore.detect_people = adding, detecting
     try:
         for model in ("full", "heavy"):
             with PoseLandmarker(model, max_num_poses=2) as pl:
@@ -325,7 +326,7 @@ def tile_detections() -> None:
                 CONTEXT["name"] = f"composite {comp.name}"
                 pl.process_image(comp.rgb)
     finally:
-        api.multi_stage.add_new_detections, api.PoseLandmarker.detect = add, detect
+        api.multi_stage.add_new_detections, api.LandmarkerCore.detect_people = add, detect
     print("\n## detections the tiles would add by IoU: (contained in a whole-image detection's body region, "
           "size ratio, score); * marks those is_body_part drops")
     for ctx, adds in rows.items():

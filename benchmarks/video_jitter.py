@@ -53,7 +53,8 @@ def run_frames(model: str, frames, smooth: bool) -> np.ndarray:
     from blazepose import PoseLandmarker
 
     with PoseLandmarker(model, smooth_landmarks=smooth) as pl:
-        return np.stack([pl.process_frame(f, t).landmarks[0, :, :2] for t, f in frames])
+        session = pl.session()
+        return np.stack([session.process_frame(f, t).landmarks[0, :, :2] for t, f in frames])
 
 
 def offline_from_raw_frames(model: str, frames) -> np.ndarray:

@@ -166,7 +166,7 @@ def test_batch_size_is_checked_against_the_range_its_message_states(tmp_path, si
 def test_a_killed_driver_not_yet_reaped_counts_as_gone_for_its_workers():
     """A SIGKILLed driver is a zombie until its parent reaps it; workers used to take it for alive
     and went on processing their queued inputs for seconds (3.8 s measured with a lazy reaper)."""
-    from blazepose.apps.batch.engines import _driver_alive
+    from blazepose.apps.batch.runners import _driver_alive
 
     p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -364,7 +364,7 @@ def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
 
 # ---- Ray ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_ray_engine_equals_local_engine(tmp_path):
+def test_ray_runner_equals_local_runner(tmp_path):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'blazepose[ray]')")
     from blazepose.apps.batch import run_batch
 
@@ -372,11 +372,11 @@ def test_ray_engine_equals_local_engine(tmp_path):
     make_photos(src, 5)
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     local = run_batch([str(src)], tmp_path / "local", workers=1)
-    ray_ = run_batch([str(src)], tmp_path / "ray", engine="ray", workers=2, threads=1)
+    ray_ = run_batch([str(src)], tmp_path / "ray", runner="ray", workers=2, threads=1)
     assert (len(ray_.done), len(ray_.failed)) == (len(local.done), len(local.failed)) == (5, 1)
     assert ray_.failed[0]["error"] == local.failed[0]["error"]
     assert_same_results(tmp_path / "local", tmp_path / "ray")
-    again = run_batch([str(src)], tmp_path / "ray", engine="ray", workers=2, threads=1)   # resumes alike
+    again = run_batch([str(src)], tmp_path / "ray", runner="ray", workers=2, threads=1)   # resumes alike
     assert (len(again.done), len(again.skipped), len(again.failed)) == (0, 5, 1)
 
 

@@ -49,7 +49,7 @@ def test_openvino_model_outputs_match_litert(model, landmarker_factory):
         top = np.argsort(-a["scores"][0, :, 0])[:20]        # the anchors that matter
         assert np.abs(a["boxes"][0, top] - b["boxes"][0, top]).max() <= 0.01, name
         assert np.abs(a["scores"][0, top] - b["scores"][0, top]).max() <= 1e-3, name
-        dets = ref.detect(img)
+        dets = ref.detect_people(img)
         if not len(dets):
             continue
         x = landmark_input(img, ref.roi_from_detection(dets, 0, img.shape[1], img.shape[0]))[None]

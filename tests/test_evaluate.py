@@ -21,9 +21,9 @@ def _parser():
 
 
 def _run(args):
-    from blazepose.options import PoseOptions
+    from blazepose.apps.options_cli import options_from_args
 
-    return args.func(args, PoseOptions.from_args(args))
+    return args.func(args, options_from_args(args))
 
 
 def test_coco_ap_of_the_ground_truth_itself_is_one():

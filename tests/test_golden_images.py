@@ -39,7 +39,7 @@ def test_segmentation_iou(landmarker_factory, pose_rgb):
 def test_detector_box_and_expanded_roi(landmarker_factory, expected_cases, pose_rgb):
     case = expected_cases["mp_tasks_pose_detector_graph"]
     pl = landmarker_factory("full")
-    dets = pl.detect(pose_rgb)
+    dets = pl.detect_people(pose_rgb)
     exp = case["expected_detection"]
     bb = exp["relative_bounding_box"]
     box = dets.boxes[0]

@@ -207,7 +207,7 @@ def test_people_are_ordered_by_detection_score(landmarker_factory):
     pl = landmarker_factory("full", max_num_poses=10, detection_tiles=3)
     rgb = pl.load(COCO / "000000196141.jpg")
     res = pl.process_image(rgb)
-    dets = pl.detect(rgb)          # best first
+    dets = pl.detect_people(rgb)          # best first
     h, w = rgb.shape[:2]
     det_rois = np.stack([pl.roi_from_detection(dets, i, w, h).as_array() for i in range(len(dets))])
     order = [int(np.argmin(np.abs(det_rois - r).sum(1))) for r in res.rois]
@@ -242,7 +242,7 @@ def _cli(*args):
 
 @pytest.mark.slow
 def test_cli_max_poses_and_detection_tiles():
-    p = _cli("image", str(COCO / "000000196141.jpg"), "--max-poses", "10", "--detection-tiles", "3", "--compact")
+    p = _cli("image", str(COCO / "000000196141.jpg"), "--max-poses", "10", "--detection-tiles", "3")
     assert p.returncode == 0, p.stderr
     people = json.loads(p.stdout)["frames"][0]["people"]
     assert len(people) >= 4 and [q["id"] for q in people] == list(range(len(people)))

@@ -203,8 +203,8 @@ def two_people_clip(n: int = 30, man_absent=(), woman_absent=()) -> list[np.ndar
 
 
 def run(pl, frames, dt_ms=100.0):
-    pl.reset()
-    return [pl.process_frame(f, i * dt_ms) for i, f in enumerate(frames)]
+    session = pl.session()
+    return [session.process_frame(f, i * dt_ms) for i, f in enumerate(frames)]
 
 
 def ids_by_side(results):
@@ -225,7 +225,7 @@ def test_two_people_keep_distinct_stable_ids(landmarker_factory):
     assert sorted(first.values()) == [0, 1]
     assert all(s == first for s in sides), sides            # the same id on the same person throughout
     assert all(list(r.ids) == [0, 1] for r in results)      # ordered by id
-    assert pl.video_stats["detector_frames"] == 1           # both found at once, then tracked
+    assert sum(r.meta["detector"] for r in results) == 1    # both found at once, then tracked
 
 
 def test_newcomer_is_picked_up_within_the_interval(landmarker_factory):
@@ -319,17 +319,18 @@ def test_offline_smoothing_restarts_at_a_reidentified_return():
     """Offline (forward-backward) smoothing runs on each unbroken stretch of an id: a person
     away on frames 5-7 and back 100 px further keeps the same id, and the stretch after the
     gap is not pulled towards where they were before it."""
-    from blazepose.stages.offline import RawFrame, RawPose, smooth_tracks
+    from blazepose.stages.landmarks import PersonPose
+    from blazepose.stages.offline import RawFrame, smooth_tracks
 
     def person(x):
         lm = np.zeros((33, 3))
         lm[:, 0] = x + np.arange(33)
         lm[:, 1] = 100.0 + 5 * np.arange(33)
-        return RawPose(track_id=0, landmarks=lm, visibility=np.ones(33), presence=np.ones(33),
-                       world=np.zeros((33, 3)), score=0.9, roi=np.zeros(5), scale=150.0)
+        return PersonPose(id=0, landmarks=lm, visibility=np.ones(33), presence=np.ones(33),
+                          world=np.zeros((33, 3)), score=0.9, roi=np.zeros(5))
 
-    frames = [RawFrame(i, i * 100.0, (640, 480), [] if 5 <= i < 8 else [person(0.0 if i < 5 else 100.0)])
-              for i in range(13)]
+    frames = [RawFrame(i, i * 100.0, (640, 480), [] if 5 <= i < 8 else [person(0.0 if i < 5 else 100.0)],
+                       scales=[] if 5 <= i < 8 else [150.0]) for i in range(13)]
     out = smooth_tracks(frames, smooth_landmarks=True)
     assert all(o == [] for o in out[5:8])
     before = np.stack([o[0].landmarks for o in out[:5]])

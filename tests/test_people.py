@@ -219,6 +219,6 @@ def test_the_detector_finds_people_down_to_48_px_of_its_input(landmarker_factory
                 for x in range(10, 214 - w, 30):
                     canvas = np.full((224, 224, 3), 128, np.uint8)
                     canvas[y:y + h, x:x + w] = small
-                    found[h].append(len(pl.detect(canvas)) > 0)
+                    found[h].append(len(pl.detect_people(canvas)) > 0)
     assert all(found[48]), f"{found[48].count(False)} of {len(found[48])} missed at 48 px"
     assert not all(found[40]), "every 40 px person found: the README's limit is out of date"

@@ -24,7 +24,7 @@ def crops(tmp_path_factory):
     with PoseLandmarker("lite") as pl:
         for path in [REFERENCE / "pose.jpg", REFERENCE / "dance.jpg", *sorted(COCO.glob("*.jpg"))]:
             img = read_image(path)
-            dets = pl.detect(img)
+            dets = pl.detect_people(img)
             if len(dets):
                 roi = pl.roi_from_detection(dets, 0, img.shape[1], img.shape[0])
                 out.append(landmark_input(img, roi))

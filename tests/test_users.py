@@ -205,7 +205,8 @@ def test_draw_pose_on_bgr_frames(one_person, pose_rgb):
 
 def two_people(result, width_factor: int = 2):
     """The photo's person and a copy of them moved right by the photo's width, on a canvas twice as wide."""
-    from blazepose.api.result import PersonValues, PoseResult
+    from blazepose.api.result import PoseResult
+    from blazepose.stages.landmarks import PersonPose
 
     dx = result.width
     people = []
@@ -214,8 +215,8 @@ def two_people(result, width_factor: int = 2):
         lm[:, 0] += shift
         roi = result.rois[0].copy()
         roi[0] += shift
-        people.append(PersonValues(lm, result.visibility[0], result.presence[0], result.world[0],
-                                   float(result.scores[0]), roi, k + 3))
+        people.append(PersonPose(k + 3, lm, result.visibility[0], result.presence[0], result.world[0],
+                                 float(result.scores[0]), roi))
     return PoseResult.from_people(people, (result.width * width_factor, result.height))
 
 

@@ -20,20 +20,19 @@ from blazepose.io.video import VideoReader
 def test_squats_golden_tracking_and_smoothing(landmarker_factory):
     ref = json.loads((REFERENCE / "pose_squats.mediapipe.full.json").read_text())
     exp, exp_world = np.array(ref["predictions"]), np.array(ref["predictions_world"])
-    pl = landmarker_factory("full")
-    pl.reset()
+    session = landmarker_factory("full").session()
     frames = [f.image for f in VideoReader(SQUATS)]
     assert len(frames) == len(exp) == 65
     worst, worst_world = 0.0, 0.0
     for i, rgb in enumerate(frames):
-        res = pl.process_frame(rgb, i * 33.333)
+        res = session.process_frame(rgb, i * 33.333)
         assert len(res) == 1, f"frame {i}: no pose"
         err = np.abs(res.landmarks[0, :, :2] - exp[i, :, :2]).max()
         werr = np.abs(res.world[0] - exp_world[i]).max()
         assert err < 15, f"frame {i}: landmark error {err:.1f} px"
         assert werr < 0.1, f"frame {i}: world error {werr:.3f} m"
         worst, worst_world = max(worst, err), max(worst_world, werr)
-    stats = pl.video_stats
+    stats = session.stats
     print(f"\nsquats: max error {worst:.1f} px, world {worst_world:.3f} m; "
           f"detector on {stats['detector_frames']} of {stats['frames']} frames")
     assert stats["detector_frames"] == 1            # tracked from the first detection on
@@ -77,7 +76,7 @@ def test_clip_without_a_person(tmp_path, landmarker_factory):
     pl = landmarker_factory("full")
     results = list(pl.process_video(clip))
     assert len(results) == 8 and all(len(r) == 0 for r in results)
-    assert pl.video_stats == {"frames": 8, "detector_frames": 8}   # nobody tracked: detect every frame
+    assert [r.meta["detector"] for r in results] == [True] * 8    # nobody tracked: detect every frame
 
 
 def test_person_leaves_and_comes_back(tmp_path, landmarker_factory):
@@ -99,17 +98,16 @@ def test_person_leaves_and_comes_back(tmp_path, landmarker_factory):
 
 
 def test_timestamps_must_increase(landmarker_factory):
-    pl = landmarker_factory("full")
-    pl.reset()
+    session = landmarker_factory("full").session()
     frame = np.zeros((64, 48, 3), np.uint8)
-    pl.process_frame(frame, 100.0)
+    session.process_frame(frame, 100.0)
     with pytest.raises(TimestampError, match=r"timestamp 50 ms is not after the previous frame's 100 ms"):
-        pl.process_frame(frame, 50.0)
+        session.process_frame(frame, 50.0)
     with pytest.raises(TimestampError, match="increase strictly"):
-        pl.process_frame(frame, 100.0)
-    pl.process_frame(frame, 101.0)                 # a rejected frame changes nothing
-    pl.reset()
-    pl.process_frame(frame, 0.0)                   # reset starts a new video
+        session.process_frame(frame, 100.0)
+    session.process_frame(frame, 101.0)            # a rejected frame changes nothing
+    session.reset()
+    session.process_frame(frame, 0.0)              # reset starts a new video
 
 
 @pytest.mark.slow

@@ -443,6 +443,29 @@ def test_a_webcam_frame_gives_the_http_uploads_landmarks(client, kind):
     np.testing.assert_allclose(np.array(live["landmarks"])[:, :2], http, atol=1.2e-5, rtol=0)
 
 
+def test_webcam_options_the_server_cannot_run_get_a_json_error(client, monkeypatch):
+    """engine=openvino where OpenVINO is missing: HTTP answers 422; the socket answers the same
+    error as JSON on the open session, keeps its old options and goes on (it closed with 1011)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "openvino", None)      # as if the extra were not installed
+    jpg = jpeg_bytes(np.asarray(Image.open(REFERENCE / "pose.jpg").resize((320, 213))))
+    r = client.post("/api/image", files={"file": ("photo.jpg", jpg)}, data={"engine": "openvino"})
+    assert r.status_code == 422 and "pip install 'blazepose[openvino]'" in r.json()["error"]
+    with client.websocket_connect(WS_LIVE) as ws:
+        ws.send_text(json.dumps({"options": {"model": "lite"}}))
+        assert ws.receive_json()["options"]["engine"] == "litert"
+        ws.send_text(json.dumps({"options": {"engine": "openvino"}}))
+        answer = ws.receive_json()
+        assert answer == {"error": "options: " + r.json()["error"], "status": 422}
+        ws.send_bytes(jpg)                                   # still open, on the old options
+        frame = ws.receive_json()
+        assert frame["width"] == 320 and len(frame["people"]) == 1
+        ws.send_text(json.dumps({"options": {"model": "full"}}))
+        new = ws.receive_json()["options"]
+        assert (new["model"], new["engine"]) == ("full", "litert")
+
+
 def test_live_sessions_are_limited(client):
     from contextlib import ExitStack
 

@@ -109,7 +109,7 @@ def browser(tmp_path_factory):
 
 
 def cli_image(path: Path) -> dict:
-    p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "image", str(path), "--compact"],
+    p = subprocess.run([sys.executable, "-m", "blazepose.apps.cli", "image", str(path)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)

@@ -1,22 +1,24 @@
 """``PoseOptions``: every option of the pipeline, declared and validated in this one place.
 
-The Python API, the command line (``add_arguments`` / ``from_args``), batch and the web form
-(``from_mapping``) all build a ``PoseOptions``; a bad value raises ``OptionsError`` with the same
-one-line message whichever way it came in (the CLI prints it and exits 2, the web server answers
-422 with it). Names are MediaPipe's where it has one; ``model_complexity`` 0/1/2 is accepted as an
-alias of ``model`` lite/full/heavy. The CLI flag of a field is its name in kebab-case, except
-``max_num_poses`` (``--max-poses``) and the smoothing switches (``--no-smooth-landmarks``).
+The Python API, the command line (``apps.options_cli``, which builds its flags from the fields'
+metadata), batch and the web form (``from_mapping``) all build a ``PoseOptions``; a bad value
+raises ``OptionsError`` with the same one-line message whichever way it came in (the CLI prints it
+and exits 2, the web server answers 422 with it). Names are MediaPipe's where it has one;
+``model_complexity`` 0/1/2 is accepted as an alias of ``model`` lite/full/heavy. Each field's
+metadata says how the command line shows it: ``help``, ``metavar``, ``flag`` (default: the name
+in kebab-case, e.g. ``--max-poses`` for ``max_num_poses``) and ``cli`` (which commands have it:
+``"all"``, ``"video"``, ``"segmentation"`` or ``None``, not a flag of its own).
 """
 from __future__ import annotations
 
-import argparse
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from .errors import UsageError
+from .errors import OptionsError
+from .models.registry import LANDMARK_MODELS as MODELS
+from .runtime import ENGINES
 
-MODELS = ("lite", "full", "heavy")
 #: ``model_complexity`` (MediaPipe's legacy option) → model name.
 MODEL_COMPLEXITY = {0: "lite", 1: "full", 2: "heavy"}
 #: The most people per image.
@@ -24,14 +26,18 @@ MAX_NUM_POSES = 100
 #: The largest ``detection_tiles``: the detector runs ``1 + Σ k²`` (k = 2..N) times per image,
 #: 55 calls for 5 (about 0.5 s on 2 cores); more finds nothing the 5×5 grid misses at 224 px.
 MAX_DETECTION_TILES = 5
-#: Inference engines (``runtime.engine.load_engine``), the default first.
-ENGINES = ("litert", "openvino")
 #: The most engine threads (beyond this the runtime only loses time switching).
 MAX_NUM_THREADS = 256
 
 
-class OptionsError(UsageError):
-    """An option has a value the pipeline cannot use; the message names the option and the value."""
+__all__ = ["PoseOptions", "OptionsError", "FIELD_NAMES", "MODELS", "ENGINES", "MODEL_COMPLEXITY",
+           "MAX_NUM_POSES", "MAX_DETECTION_TILES", "MAX_NUM_THREADS"]
+
+
+def _opt(default: Any, help: str, *, cli: str | None = "all", flag: str | None = None,
+         metavar: str | None = None) -> Any:
+    """A field with its command-line description (read by ``apps.options_cli``)."""
+    return field(default=default, metadata={"help": help, "cli": cli, "flag": flag, "metavar": metavar})
 
 
 @dataclass(frozen=True)
@@ -52,21 +58,37 @@ class PoseOptions:
     - ``reid_timeout_ms``: how long a lost person may come back with the same id (0: never);
     - ``num_threads``: inference threads per engine (None: every usable core);
     - ``engine``: ``"litert"`` (default) or ``"openvino"`` (the ``openvino`` extra).
+
+    Raises:
+        OptionsError: a value the pipeline cannot use (the message names the option and value).
     """
 
-    model: str = "full"
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    enable_segmentation: bool = False
-    upper_body_only: bool = False
-    max_num_poses: int = 1
-    detection_tiles: int | str = "auto"
-    smooth_landmarks: bool = True
-    smooth_segmentation: bool = True
-    detection_interval_ms: float = 250.0
-    reid_timeout_ms: float = 2000.0
-    num_threads: int | None = None
-    engine: str = "litert"
+    model: str = _opt("full", "landmark model: lite, full or heavy (or 0, 1, 2 as model_complexity; default full)",
+                      metavar="MODEL")
+    min_detection_confidence: float = _opt(0.5, "detector score threshold in [0, 1] (default 0.5)", metavar="P")
+    min_tracking_confidence: float = _opt(0.5, "pose-presence threshold in [0, 1] (default 0.5)", metavar="P")
+    enable_segmentation: bool = _opt(False, "also compute the person mask", cli="segmentation")
+    upper_body_only: bool = _opt(False, "output landmarks 0-24 only")
+    max_num_poses: int = _opt(1, f"people per image, 1..{MAX_NUM_POSES} (default 1)", flag="--max-poses",
+                              metavar="N")
+    detection_tiles: int | str = _opt(
+        "auto", "with --max-poses > 1, also detect on tiles for small/far people: auto (default: chosen from "
+        f"the image size), 0 (off) or N <= {MAX_DETECTION_TILES} (the 2x2..NxN grids: 1+sum(k^2, k=2..N) "
+        "detector calls per image)", metavar="N")
+    smooth_landmarks: bool = _opt(True, "raw landmarks, no smoothing (tracking stays on)", cli="video",
+                                  flag="--no-smooth-landmarks")
+    smooth_segmentation: bool = _opt(True, "smooth the mask from frame to frame (off with --no-smooth-landmarks)",
+                                     cli=None)
+    detection_interval_ms: float = _opt(
+        250.0, "with --max-poses > 1: while places are free, look for newcomers at most this often "
+        "(default 250; 0: every frame)", cli="video", metavar="MS")
+    reid_timeout_ms: float = _opt(
+        2000.0, "a person lost and found again near the same place within this time gets the same id back "
+        "(default 2000; 0: never)", cli="video", metavar="MS")
+    num_threads: int | None = _opt(None, "inference threads (default: all cores, or $BLAZEPOSE_NUM_THREADS)",
+                                   metavar="N")
+    engine: str = _opt("litert", "inference engine: litert (default) or openvino (needs the 'openvino' extra)",
+                       metavar="ENGINE")
 
     def __post_init__(self):
         s = object.__setattr__
@@ -95,6 +117,16 @@ class PoseOptions:
 
         ``model_complexity`` is taken as an alias of ``model``; an unknown name is an error.
         Fields not given keep ``base``'s values (default: the defaults).
+
+        Args:
+            values: field names (and ``model_complexity``) to values, text or Python values.
+            base: the options the values change.
+
+        Returns:
+            The validated options.
+
+        Raises:
+            OptionsError: an unknown name or a value the pipeline cannot use.
         """
         values = dict(values)
         if "model_complexity" in values:
@@ -116,59 +148,8 @@ class PoseOptions:
         """The fields as a plain dict (what exports record as ``"options"``)."""
         return asdict(self)
 
-    # ---- command line -------------------------------------------------------------------------
-    @staticmethod
-    def add_arguments(parser: argparse.ArgumentParser, *, video: bool = False,
-                      segmentation: bool = False, num_threads_help: str | None = None) -> None:
-        """Add the fields' flags to a parser. Values are checked by ``from_args`` (one message
-        for every entry point), not by argparse types."""
-        p = parser
-        p.add_argument("--model", default="full", metavar="MODEL",
-                       help="landmark model: lite, full or heavy (or 0, 1, 2 as model_complexity; default full)")
-        p.add_argument("--min-detection-confidence", default=0.5, metavar="P",
-                       help="detector score threshold in [0, 1] (default 0.5)")
-        p.add_argument("--min-tracking-confidence", default=0.5, metavar="P",
-                       help="pose-presence threshold in [0, 1] (default 0.5)")
-        p.add_argument("--upper-body-only", action="store_true", help="output landmarks 0-24 only")
-        p.add_argument("--max-poses", dest="max_num_poses", default=1, metavar="N",
-                       help=f"people per image, 1..{MAX_NUM_POSES} (default 1)")
-        p.add_argument("--detection-tiles", default="auto", metavar="N",
-                       help="with --max-poses > 1, also detect on tiles for small/far people: auto (default: "
-                            "chosen from the image size), 0 (off) or N <= "
-                            f"{MAX_DETECTION_TILES} (the 2x2..NxN grids: 1+sum(k^2, k=2..N) detector calls per image)")
-        p.add_argument("--inference-engine", dest="engine", default="litert", metavar="ENGINE",
-                       help="litert (default) or openvino (needs the 'openvino' extra)")
-        p.add_argument("--num-threads", default=None, metavar="N",
-                       help=num_threads_help or "inference threads (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
-        if segmentation:
-            p.add_argument("--enable-segmentation", action="store_true", help="also compute the person mask")
-        if video:
-            p.add_argument("--no-smooth-landmarks", action="store_true",
-                           help="raw landmarks, no smoothing (tracking stays on)")
-            p.add_argument("--detection-interval-ms", default=250.0, metavar="MS",
-                           help="with --max-poses > 1: while places are free, look for newcomers at most "
-                                "this often (default 250; 0: every frame)")
-            p.add_argument("--reid-timeout-ms", default=2000.0, metavar="MS",
-                           help="a person lost and found again near the same place within this time gets "
-                                "the same id back (default 2000; 0: never)")
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace, **overrides: Any) -> "PoseOptions":
-        """Options from parsed ``add_arguments`` flags (strings are converted and checked here)."""
-        v = vars(args)
-        values: dict[str, Any] = {}
-        for name in FIELD_NAMES:
-            if name in v:
-                values[name] = v[name]
-        if v.get("no_smooth_landmarks"):
-            values["smooth_landmarks"] = values["smooth_segmentation"] = False
-        values.update(overrides)
-        return cls.from_mapping(values)
-
 
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(PoseOptions))
-#: Fields that decide which engines and model files a landmarker loads (not changeable per call).
-ENGINE_FIELDS = ("model", "enable_segmentation", "num_threads", "engine")
 
 
 # ---- checks (one message per problem, whatever the entry point) --------------------------------

@@ -1,5 +1,6 @@
-"""Public classes: the landmarker and its result type."""
+"""Public classes: the landmarker, its video session and the result type."""
 from .landmarker import PoseLandmarker
-from .result import PoseResult
+from .result import Person, PoseResult
+from .session import VideoSession
 
-__all__ = ["PoseLandmarker", "PoseResult"]
+__all__ = ["PoseLandmarker", "VideoSession", "PoseResult", "Person"]

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Mapping, Sequence, overload
 
 import numpy as np
 
 from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES, NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS, Landmark
+from ..stages.landmarks import PersonPose
 
+#: The visibility a landmark needs to count in ``PoseResult.boxes``.
+BOX_MIN_VISIBILITY = 0.5
 #: Decimal places used by ``to_dict`` (and so by every exporter).
 ROUNDING = {"px": 3, "norm": 6, "z": 3, "prob": 5, "world": 5}
 
@@ -61,7 +64,10 @@ class PoseResult:
 
     ``result[i]`` is person ``i`` (a ``Person``: ``person["left_knee"]`` or
     ``person[Landmark.LEFT_KNEE]`` gives that landmark's x, y, z, visibility, presence and world
-    point); iterating over a result gives its people, best first (in video: by id).
+    point); iterating over a result gives its people, best first (in video: by id). A slice, a
+    boolean mask of length N or a list of positions selects people and gives a ``PoseResult``
+    (``result[result.scores > 0.8]``, ``result[1:]``, ``result[[0, 2]]``); the mask, frame, time
+    and ``meta`` are kept. ``boxes`` (N, 4) are each person's box in pixels.
     """
 
     landmarks: np.ndarray
@@ -106,13 +112,51 @@ class PoseResult:
     def __len__(self) -> int:
         return int(self.landmarks.shape[0])
 
-    def __getitem__(self, i: int) -> "Person":
+    @overload
+    def __getitem__(self, i: int) -> "Person": ...
+
+    @overload
+    def __getitem__(self, i: "slice | Sequence[int] | Sequence[bool] | np.ndarray") -> "PoseResult": ...
+
+    def __getitem__(self, i):
+        """``result[i]``: person ``i`` (a ``Person``); a slice, boolean mask or list of positions:
+        those people as a new ``PoseResult``.
+
+        Raises:
+            IndexError: a position out of range, or a mask of the wrong length.
+            TypeError: a key that is none of these.
+        """
         n = len(self)
+        if isinstance(i, slice) or (not isinstance(i, (int, np.integer, str)) and hasattr(i, "__len__")):
+            return self._select(i)
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
-            raise TypeError(f"PoseResult indices are person positions (int), got {type(i).__name__}")
+            raise TypeError("PoseResult indices are person positions (int), slices, boolean masks or lists of "
+                            f"positions, got {type(i).__name__}")
         if not -n <= i < n:
             raise IndexError(f"person {i} out of range: this result has {n} {'person' if n == 1 else 'people'}")
         return Person(self, int(i) % n)
+
+    def _select(self, key) -> "PoseResult":
+        n = len(self)
+        if isinstance(key, slice):
+            idx = np.arange(n)[key]
+        else:
+            arr = np.asarray(key)
+            if arr.dtype == bool:
+                if arr.shape != (n,):
+                    raise IndexError(f"a boolean mask over people must have shape ({n},), got {arr.shape}")
+                idx = np.flatnonzero(arr)
+            elif arr.size == 0:
+                idx = np.zeros(0, np.int64)
+            elif arr.ndim == 1 and np.issubdtype(arr.dtype, np.integer):
+                if arr.min() < -n or arr.max() >= n:
+                    raise IndexError(f"person positions {arr.tolist()} out of range: this result has {n}")
+                idx = arr % max(n, 1)
+            else:
+                raise TypeError(f"cannot select people with an array of {arr.dtype} and shape {arr.shape}")
+        return replace(self, landmarks=self.landmarks[idx], visibility=self.visibility[idx],
+                       presence=self.presence[idx], world=self.world[idx], scores=self.scores[idx],
+                       rois=self.rois[idx], ids=self.ids[idx], meta=dict(self.meta))
 
     def __iter__(self) -> Iterator["Person"]:
         return (Person(self, i) for i in range(len(self)))
@@ -135,6 +179,19 @@ class PoseResult:
         return self.landmarks[..., :2] / np.array([self.width, self.height], np.float64)
 
     @property
+    def boxes(self) -> np.ndarray:
+        """(N, 4) each person's box, xmin, ymin, xmax, ymax in image pixels: the tight box around
+        the landmarks (x, y) whose visibility is at least 0.5, or around all of them when fewer
+        than two are that visible. Not cut to the image (landmarks may lie outside it)."""
+        out = np.zeros((len(self), 4))
+        for i in range(len(self)):
+            xy = self.landmarks[i, :, :2]
+            seen = xy[self.visibility[i] >= BOX_MIN_VISIBILITY]
+            pts = seen if len(seen) >= 2 else xy
+            out[i, :2], out[i, 2:] = pts.min(axis=0), pts.max(axis=0)
+        return out
+
+    @property
     def coco17(self) -> np.ndarray:
         """(N, 17, 3) COCO keypoints: x, y pixels and visibility (for 25-point results, legs NaN)."""
         out = np.full((len(self), 17, 3), np.nan)
@@ -145,9 +202,19 @@ class PoseResult:
         return out
 
     @classmethod
-    def from_people(cls, people: Sequence["PersonValues"], image_size, num_landmarks: int = NUM_LANDMARKS,
+    def from_people(cls, people: Sequence[PersonPose], image_size, num_landmarks: int = NUM_LANDMARKS,
                     **kw) -> "PoseResult":
-        """A result from per-person values (each cut to the first ``num_landmarks`` landmarks)."""
+        """A result from per-person records (each cut to the first ``num_landmarks`` landmarks).
+
+        Args:
+            people: one ``stages.landmarks.PersonPose`` per person, in the result's order.
+            image_size: (width, height) in pixels.
+            num_landmarks: 33, or 25 for upper-body results.
+            **kw: the other fields (``mask``, ``frame_index``, ``timestamp_ms``, ``meta``).
+
+        Returns:
+            The ``PoseResult``.
+        """
         k = num_landmarks
         if not people:
             return cls.empty(image_size, k, **kw)
@@ -197,18 +264,6 @@ class PoseResult:
     def to_json(self, *, include_world: bool = True, indent: int | None = None) -> str:
         """``to_dict`` as JSON text (the values every exporter writes)."""
         return json.dumps(self.to_dict(include_world=include_world), indent=indent)
-
-
-class PersonValues(NamedTuple):
-    """One person's values, to build a ``PoseResult`` with ``from_people``."""
-
-    landmarks: np.ndarray    # (>=K, 3) pixels
-    visibility: np.ndarray   # (>=K,)
-    presence: np.ndarray     # (>=K,)
-    world: np.ndarray        # (>=K, 3) metres
-    score: float
-    roi: np.ndarray          # (5,)
-    id: int
 
 
 @dataclass(frozen=True)
@@ -265,6 +320,11 @@ class Person:
     @property
     def score(self) -> float:
         return float(self.result.scores[self.index])
+
+    @property
+    def box(self) -> np.ndarray:
+        """(4,) xmin, ymin, xmax, ymax in pixels (see ``PoseResult.boxes``)."""
+        return self.result[[self.index]].boxes[0]
 
     def __len__(self) -> int:
         return self.result.num_landmarks

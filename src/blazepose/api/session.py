@@ -1,10 +1,11 @@
 """``VideoSession``: the state of one video (tracker, filters, last timestamp), separate from the
 engines.
 
-A ``PoseLandmarker`` holds the engines and the stateless calls (``detect``, ``estimate``,
-``process_image``); a session uses those public calls and keeps everything that belongs to one
-video. Several sessions may share one landmarker (its engine calls are serialised), e.g. one per
-camera; one session is used by one thread at a time.
+A landmarker (``api.core.LandmarkerCore``, the base of ``PoseLandmarker``) holds the engines and
+the stateless calls (``detect_people``, ``estimate``, ``process_image``); a session uses those
+public calls and keeps everything that belongs to one video. Several sessions may share one
+landmarker (its engine calls are serialised), e.g. one per camera; one session is used by one
+thread at a time.
 
 Coordinates are those of ``PoseResult``: image pixels (x right, y down), world metres; times are
 the frames' presentation times in milliseconds.
@@ -12,20 +13,18 @@ the frames' presentation times in milliseconds.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..errors import InputError, TimestampError
 from ..io.images import MAX_SIDE
 from ..stages import smoothing as sm_stage
-from ..stages.landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY
-from ..stages.offline import RawFrame, RawPose, smooth_tracks
+from ..stages.landmarks import AUX_CENTER, AUX_SCALE, NUM_BODY, PersonPose
+from ..stages.offline import RawFrame, smooth_tracks
 from ..stages.tracking import Tracker
-from .result import PersonValues, PoseResult
-
-if TYPE_CHECKING:
-    from .landmarker import PoseLandmarker
+from .core import LandmarkerCore
+from .result import PoseResult
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,16 @@ class VideoSession:
     options' ``smooth_landmarks`` is on, the mask when ``smooth_segmentation`` is.
     """
 
-    def __init__(self, landmarker: "PoseLandmarker"):
+    def __init__(self, landmarker: LandmarkerCore):
+        """A session on a landmarker's engines.
+
+        Args:
+            landmarker: a ``PoseLandmarker`` (its options decide tracking and smoothing).
+
+        Raises:
+            RuntimeError: the landmarker is closed.
+        """
+        landmarker._check_open()
         self.landmarker = landmarker
         self.options = landmarker.options
         self.reset()
@@ -84,7 +92,7 @@ class VideoSession:
         self.last_timestamp_ms = ts
         ran = tracker.needs_detection(t_s)
         if ran:
-            dets = pl.detect(rgb)
+            dets = pl.detect_people(rgb)
             tracker.start_tracks([pl.roi_from_detection(dets, i, w, h) for i in range(len(dets))], t_s)
         poses = tracker.update(pl.estimate(rgb, [t.roi for t in tracker.tracks]), t_s)
         self.stats["frames"] += 1
@@ -98,6 +106,18 @@ class VideoSession:
         strictly from call to call (else ``TimestampError``, and nothing changes). ``result.ids``
         are track ids, results ordered by id; ``result.meta["detector"]`` says whether the
         detector ran on this frame.
+
+        Args:
+            frame: an RGB image (H, W, 3) (other arrays are converted as ``process_image`` does).
+            timestamp_ms: the frame's presentation time in milliseconds.
+            frame_index: the index recorded in the result (default: one more than the last).
+
+        Returns:
+            A ``PoseResult`` in image pixels, with ``frame_index`` and ``timestamp_ms`` set.
+
+        Raises:
+            TimestampError: a time that is not a finite number after the previous frame's.
+            InputError: a frame that is no image.
         """
         ts = self._check_time(timestamp_ms)
         rgb = frame if (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3
@@ -112,9 +132,7 @@ class VideoSession:
             mask = self._mask_smoother.apply(mask)
         elif not poses:
             self._mask_smoother.reset()
-        people = [PersonValues(p.smoothed.landmarks, p.smoothed.visibility, p.estimate.presence,
-                               p.smoothed.world, p.estimate.score, p.estimate.roi.as_array(), p.track_id)
-                  for p in poses]
+        people = [PersonPose.of(p.estimate, p.track_id, p.smoothed) for p in poses]
         return PoseResult.from_people(people, (w, h), self.landmarker.num_output_landmarks, mask=mask,
                                       frame_index=frame_index, timestamp_ms=ts,
                                       meta={"model": self.options.model, "detector": ran})
@@ -142,6 +160,20 @@ class VideoSession:
         analysed. ``stop()`` is asked after each frame is analysed (True: no more frames are read;
         with offline smoothing, the frames analysed so far are smoothed and yielded), e.g. a
         cancelled job, or Ctrl-C turned into a request (``apps.loop.stop_on_signals``).
+
+        Args:
+            source: a file path, camera index, stream URL or an open ``VideoReader``.
+            offline_smoothing: zero-lag forward-backward smoothing (files only).
+            return_frames: yield ``(rgb_frame, result)`` pairs.
+            progress: called with 1 after each analysed frame.
+            stop: asked after each analysed frame; True stops reading.
+
+        Returns:
+            An iterator of ``PoseResult`` (or of pairs), one per decoded frame.
+
+        Raises:
+            VideoReadError: the source cannot be opened.
+            InputError: offline smoothing of a stream, or with ``enable_segmentation``.
         """
         from ..io.video import VideoReader
 
@@ -178,13 +210,14 @@ class VideoSession:
             for fr in reader:
                 poses, ran = self._track(fr.image, self._check_time(fr.timestamp_ms))
                 h, w = fr.image.shape[:2]
-                people = [RawPose(p.track_id, p.estimate.landmarks[:NUM_BODY].astype(np.float32),
-                                  p.estimate.visibility[:NUM_BODY].astype(np.float32),
-                                  p.estimate.presence[:NUM_BODY].astype(np.float32),
-                                  p.estimate.world.astype(np.float32), p.estimate.score, p.estimate.roi.as_array(),
-                                  sm_stage.object_scale(p.estimate.landmarks[AUX_CENTER], p.estimate.landmarks[AUX_SCALE]))
+                people = [PersonPose(p.track_id, p.estimate.landmarks[:NUM_BODY].astype(np.float32),
+                                     p.estimate.visibility[:NUM_BODY].astype(np.float32),
+                                     p.estimate.presence[:NUM_BODY].astype(np.float32),
+                                     p.estimate.world.astype(np.float32), p.estimate.score, p.estimate.roi.as_array())
                           for p in poses]
-                frames.append(RawFrame(fr.index, fr.timestamp_ms, (w, h), people, ran))
+                scales = [sm_stage.object_scale(p.estimate.landmarks[AUX_CENTER], p.estimate.landmarks[AUX_SCALE])
+                          for p in poses]
+                frames.append(RawFrame(fr.index, fr.timestamp_ms, (w, h), people, ran, scales))
                 if progress is not None:
                     progress(1)
                 if stop is not None and stop():
@@ -207,14 +240,12 @@ class VideoSession:
                     if i is not None:
                         yield fr.image, self._offline_result(frames[i], smoothed[i])
         else:
-            for f, s in zip(frames, smoothed):
-                yield self._offline_result(f, s)
+            for f, people in zip(frames, smoothed):
+                yield self._offline_result(f, people)
         if interrupted is not None:
             raise interrupted
 
-    def _offline_result(self, frame: RawFrame, smoothed) -> PoseResult:
-        people = [PersonValues(s.landmarks, s.visibility, p.presence, s.world, p.score, p.roi, p.track_id)
-                  for p, s in zip(frame.people, smoothed)]
+    def _offline_result(self, frame: RawFrame, people: list[PersonPose]) -> PoseResult:
         return PoseResult.from_people(people, frame.size, self.landmarker.num_output_landmarks,
                                       frame_index=frame.index, timestamp_ms=frame.timestamp_ms,
                                       meta={"model": self.options.model, "detector": frame.detector,

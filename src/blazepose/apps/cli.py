@@ -16,6 +16,7 @@ from .. import __version__
 from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
+from .options_cli import add_option_arguments, options_from_args
 from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
                          check_min_visibility, check_writable)
 
@@ -216,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("image", help="landmarks of still images, as JSON")
     p.add_argument("paths", nargs="+", metavar="PATH", help="photos, folders (searched recursively) or glob patterns")
-    PoseOptions.add_arguments(p, segmentation=True)
+    add_option_arguments(p, segmentation=True)
     p.add_argument("--json", metavar="FILE", help="results here instead of stdout: .json (the document), "
                    ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
     p.add_argument("--annotate", metavar="OUT", help="annotated PNG (a folder when several images)")
@@ -224,8 +225,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
                    help="drawing only: hide landmarks less visible than this (default 0.5)")
     p.add_argument("--draw-roi", action="store_true", help="draw the model's region of interest")
-    p.add_argument("--compact", action="store_true", help="accepted for compatibility: the JSON is always "
-                   "one frame per line")
     p.add_argument("--csv", metavar="FILE", help="landmarks as long-format CSV (frame = image position)")
     p.add_argument("--angles", metavar="FILE", help="joint angles, .csv or .json (with a range-of-motion summary)")
     p.add_argument("--plot", metavar="OUT.png",
@@ -261,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             interrupts.release()
             interrupts.raise_pending()
         if getattr(args, "options", None) is True:
-            return int(args.func(args, PoseOptions.from_args(args)) or 0)
+            return int(args.func(args, options_from_args(args)) or 0)
         return int(args.func(args) or 0)
     except UsageError as exc:   # a bad flag or option value: one line, exit 2, before any model loads
         print(f"blazepose {args.command}: error: {exc}", file=sys.stderr)

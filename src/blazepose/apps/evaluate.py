@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..options import PoseOptions
 from .cli_checks import int_in
 from .eval_inputs import PERSON_CATEGORY, check_for_ap, positive_fraction, read_coco
+from .options_cli import add_option_arguments
 
 L_SH, R_SH, L_HIP, R_HIP = 5, 6, 11, 12
 
@@ -241,7 +241,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="accuracy against COCO keypoint ground truth (PCK, people found, AP)")
     p.add_argument("annotations", help="COCO person-keypoints JSON file")
     p.add_argument("images", help="folder holding the file's images (by file_name)")
-    PoseOptions.add_arguments(p)
+    add_option_arguments(p)
     p.set_defaults(max_num_poses=10)   # several people by default here: ground truth has several
     for action in p._actions:          # and --help says so
         if action.dest == "max_num_poses":

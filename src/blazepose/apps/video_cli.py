@@ -34,6 +34,7 @@ from .biomech import add_biomech_options, check_biomech, finish_biomech, only_pe
 from .loop import run_video, smoothing_name, stop_on_signals, video_header
 from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
                          check_min_visibility, check_writable, int_at_least)
+from .options_cli import add_option_arguments
 from .progress import progress_bar
 
 
@@ -139,7 +140,7 @@ def register(subparsers) -> None:
                    "time slider, one HTML page that works offline (needs plotly)")
     add_video_analysis_options(p)
     add_biomech_options(p)
-    PoseOptions.add_arguments(p, video=True)
+    add_option_arguments(p, video=True)
     p.add_argument("--offline-smoothing", action="store_true",
                    help="zero-lag forward-backward smoothing (files only; reads the video to the end first)")
     p.add_argument("--max-frames", type=int_at_least(0), default=0, metavar="N", help="stop after N frames (0: all)")

@@ -69,7 +69,20 @@ def as_rgb(image: np.ndarray, *, name: str = "image array") -> np.ndarray:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as RGB uint8 (H, W, 3), EXIF orientation applied."""
+    """Read an image file as RGB uint8 (H, W, 3), EXIF orientation applied.
+
+    Gray, palette, RGBA (composited over white), CMYK and 16-bit files are converted.
+
+    Args:
+        path: the image file (any format Pillow decodes).
+
+    Returns:
+        A contiguous RGB uint8 array (H, W, 3).
+
+    Raises:
+        ImageReadError: the file is missing, a folder, empty, truncated or not an image; the
+            message names the file.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = Path(path)
@@ -127,7 +140,3 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         return as_rgb(arr, name="image")
     except InputError as exc:   # the problem, without as_rgb's name: ImageReadError names the file
         raise ImageReadError(p, str(exc).removeprefix("image: ")) from None
-
-
-def is_image_path(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES

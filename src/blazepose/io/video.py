@@ -88,6 +88,20 @@ class VideoReader:
     construction. ``errors`` lists the frames skipped so far. ``prefetch`` bounds the queue of
     decoded frames waiting for the consumer; ``max_frames`` > 0 stops after that many frames;
     ``log_errors=False`` records skipped frames without logging them.
+
+    Args:
+        source: a video file, a camera index (``0`` or ``"0"``) or a stream URL.
+        prefetch: decoded frames that may wait for the consumer.
+        max_frames: stop after this many frames (0: all).
+        log_errors: log each skipped frame (they are listed in ``errors`` either way).
+
+    Raises:
+        VideoReadError: the source is missing, a folder, empty or cannot be opened (the message
+            names it).
+
+    Yields:
+        ``VideoFrame`` records: ``index``, ``timestamp_ms`` (from the container, else index·1000/fps)
+        and ``image`` (RGB uint8, rotation applied).
     """
 
     def __init__(self, source: VideoSource, *, prefetch: int = 4, max_frames: int = 0,

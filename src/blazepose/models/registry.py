@@ -79,7 +79,8 @@ for _name, _sha, _size, _origin in (
     _file = f"pose_landmark_{_name}.tflite"
     MODELS[_name] = ModelSpec(_name, _file, 256, (Variant(_sha, _size, _origin),), npm_member=f"package/{_file}",
                               wheel_member=f"mediapipe/modules/pose_landmark/{_file}" if "pypi" in _origin else None)
-LANDMARK_MODELS = ("lite", "full", "heavy")
+#: The landmark models, smallest first (the names ``PoseOptions.model`` takes).
+LANDMARK_MODELS: tuple[str, ...] = tuple(name for name in MODELS if name != "detector")
 
 
 def spec(name: str) -> ModelSpec:

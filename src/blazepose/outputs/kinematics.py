@@ -45,7 +45,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from ..errors import BlazePoseError, InputError, MissingDependencyError
+from ..errors import InputError, KinematicsError, MissingDependencyError  # noqa: F401 - KinematicsError: re-exported
 from .markers import EYE_HEIGHT_RATIO, POSE2SIM_MARKERS, TrcWriter, trc_text
 from .storage import read_storage, read_trc
 
@@ -54,10 +54,6 @@ log = logging.getLogger(__name__)
 STANDING_FLEXION = 20.0
 DEFAULT_MASS_KG = 69.0
 INSTALL_HINT = "pip install 'blazepose[opensim]'"
-
-
-class KinematicsError(BlazePoseError):
-    """OpenSim's scaling or inverse kinematics failed; the message names the file and the log."""
 
 
 def require_opensim() -> None:

@@ -33,17 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from ..api.result import PoseResult
-from ..errors import BlazePoseError
+from ..errors import VideoWriteError
 from .draw import draw_pose
 
 log = logging.getLogger(__name__)
 
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v",
                     ".webm": "VP80"}
-
-
-class VideoWriteError(BlazePoseError):
-    """An output video cannot be created or written."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 
 from ..errors import ModelError
+from . import ENGINES
+from .threads import default_num_threads, usable_cores  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -26,26 +28,6 @@ log = logging.getLogger(__name__)
 DETECTOR_OUTPUTS = {(2254, 12): "boxes", (2254, 1): "scores"}
 LANDMARK_OUTPUTS = {(195,): "landmarks", (1,): "pose_flag", (256, 256, 1): "segmentation",
                     (64, 64, 39): "heatmap", (117,): "world"}
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS tells it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
-def default_num_threads() -> int:
-    """Threads per engine: ``BLAZEPOSE_NUM_THREADS`` if set, else the number of usable cores.
-
-    Measured on a 2-core machine (benchmarks/threads.py): 2 threads beat 1 on every model (full:
-    9.9 vs 21.1 ms), so all cores is the default; batch workers set it to cores / workers.
-    """
-    env = os.environ.get("BLAZEPOSE_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    return usable_cores()
 
 
 #: What the TFLite runtime prints on stderr (from native code) each time it makes its CPU
@@ -154,8 +136,6 @@ class LiteRTEngine:
             return {name: self._interp.get_tensor(idx) for name, idx in self._outputs}
 
 
-#: The engines ``load_engine`` knows, the default first.
-ENGINES = ("litert", "openvino")
 
 
 def load_engine(model_path: str | Path, names: Mapping[tuple, str], num_threads: int | None = None,

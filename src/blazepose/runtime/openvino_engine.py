@@ -16,6 +16,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import MissingDependencyError, ModelError
+from .threads import default_num_threads
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,6 @@ class OpenVINOEngine:
 
     def __init__(self, model_path: str | Path, names: Mapping[tuple, str],
                  num_threads: int | None = None, outputs: Sequence[str] | None = None):
-        from .engine import default_num_threads
-
         self.path = Path(model_path)
         self.num_threads = num_threads or default_num_threads()
         core = _core()

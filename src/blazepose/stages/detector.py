@@ -14,7 +14,6 @@ import numpy as np
 from .roi import bilinear_maps
 
 INPUT_SIZE = 224
-NUM_ANCHORS = 2254
 NUM_KEYPOINTS = 4
 #: Strides of the SSD layers; layers that share a stride are merged (2 anchors each).
 STRIDES = (8, 16, 32, 32, 32)

@@ -102,6 +102,33 @@ class PoseEstimate:
     mask_logits: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class PersonPose:
+    """One person's values on one image or frame, as a ``PoseResult`` holds them: the one record
+    between the pipeline (an estimate, smoothed or not) and the result.
+
+    ``landmarks`` (>= K, 3) image pixels (z in the scale of x); ``visibility``, ``presence``
+    (>= K,); ``world`` (>= K, 3) metres; ``score`` the pose flag; ``roi`` (5,) cx, cy, width,
+    height in pixels and rotation in radians; ``id`` the track id (image mode: 0..N-1).
+    """
+
+    id: int
+    landmarks: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    world: np.ndarray
+    score: float
+    roi: np.ndarray
+
+    @classmethod
+    def of(cls, estimate: PoseEstimate, id: int, smoothed=None) -> "PersonPose":
+        """An estimate's values, or with ``smoothed`` (anything with ``landmarks``, ``visibility``
+        and ``world``) those three from it; presence, score and ROI are the estimate's."""
+        src = estimate if smoothed is None else smoothed
+        return cls(id, src.landmarks, src.visibility, estimate.presence, src.world, estimate.score,
+                   estimate.roi.as_array())
+
+
 def decode_pose(outputs: dict, roi: Roi, index: int = 0, refine: bool = True) -> PoseEstimate:
     """Turn the landmark model's named outputs (batch element ``index``) into a PoseEstimate."""
     lm = decode_landmarks(outputs["landmarks"][index])

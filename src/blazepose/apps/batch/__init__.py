@@ -22,10 +22,10 @@ and written to ``OUT/batch_report.json``.
 
 Layout: ``inputs`` (finding files), ``options`` (``BatchOptions``), ``resume`` (output names,
 records, up-to-date checks), ``lock`` (one batch per folder), ``worker`` (one landmarker; videos
-through ``apps.loop.run_video``), ``engines`` (process pool, Ray), ``run`` (``run_batch`` and the
+through ``apps.loop.run_video``), ``runners`` (process pool, Ray), ``run`` (``run_batch`` and the
 report), ``cli``.
 
-Engines: ``local`` (default) is a process pool, one ``PoseLandmarker`` per worker process, each
+Runners (``--runner``): ``local`` (default) is a process pool, one ``PoseLandmarker`` per worker process, each
 engine using ``cores / workers`` threads; ``ray`` runs the same worker code as Ray actors, on a
 local Ray or on a cluster (``--address``; inputs and ``--out`` must then be on a filesystem every
 node sees). Coordinates in the outputs are those of ``PoseResult.to_dict``: image pixels, x right,

@@ -1,14 +1,29 @@
 """``blazepose batch``: the command line over ``run_batch``."""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 from ...errors import UsageError
-from ..cli_checks import check_distinct, check_writable
 from ...options import PoseOptions
+from ..cli_checks import check_distinct, check_writable
+from ..options_cli import add_option_arguments
 from .options import DEFAULT_BATCH_SIZE, BatchOptions
-from .run import REPORT_NAME, BatchInterrupted, run_batch
+from .run import REPORT_NAME, RUNNERS, BatchInterrupted, run_batch
+
+
+class EngineOrOldRunner(argparse.Action):
+    """``--engine``: the inference engine; ``--engine local|ray`` (the runner's old spelling) still
+    sets the runner, with a one-line deprecation note."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if values in RUNNERS:
+            print(f"{parser.prog}: note: --engine {values} is deprecated, use --runner {values} "
+                  "(--engine is the inference engine: litert or openvino)", file=sys.stderr)
+            namespace.runner = values
+        else:
+            namespace.engine = values
 
 
 def cmd_batch(args, options: PoseOptions) -> int:
@@ -22,7 +37,7 @@ def cmd_batch(args, options: PoseOptions) -> int:
                         min_visibility=args.min_visibility, batch_size=args.batch_size)
     try:
         report = run_batch(args.inputs, args.out, opts, workers=args.workers, threads=options.num_threads,
-                           engine=args.runner, address=args.address, force=args.force)
+                           runner=args.runner, address=args.address, force=args.force)
     except BatchInterrupted as exc:   # what is done and what is not, then "interrupted", exit 130
         print(exc.report.summary(), file=sys.stderr)
         print(f"report: {Path(exc.report.out) / REPORT_NAME} (run the same command again to resume)",
@@ -42,8 +57,8 @@ def register(subparsers) -> None:
                               "(all cores, resumable, or on Ray)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders (recursive) or glob patterns")
     p.add_argument("--out", required=True, metavar="DIR", help="results folder (mirrors the inputs' tree)")
-    PoseOptions.add_arguments(p, video=True, num_threads_help=(
-        "engine threads per worker (default: cores / workers; 1 with the default one worker per core)"))
+    add_option_arguments(p, video=True, actions={"engine": EngineOrOldRunner}, help_overrides={"num_threads": (
+        "engine threads per worker (default: cores / workers; 1 with the default one worker per core)")})
     p.add_argument("--annotate", action="store_true", help="also write annotated images / videos")
     p.add_argument("--angles", action="store_true",
                    help="also write joint angles per frame with a range-of-motion summary (NAME.angles.json)")
@@ -53,8 +68,7 @@ def register(subparsers) -> None:
                    help="worker processes (default: one per core; Ray: the cluster's CPUs)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help=f"images per landmark-model call in a worker (default {DEFAULT_BATCH_SIZE})")
-    p.add_argument("--engine", dest="runner", choices=["local", "ray"], default="local",
-                   help="local process pool (default) or Ray")
+    p.add_argument("--runner", choices=RUNNERS, default="local", help="local process pool (default) or Ray")
     p.add_argument("--address", default=None, help="Ray: address of an existing cluster (default: start a local Ray)")
     p.add_argument("--csv", metavar="FILE", help="also one long CSV over every input (first column: the "
                    "input's path as in the result tree), made from the result files after the run")

@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from ...errors import BlazePoseError
+from ...errors import BatchBusyError  # noqa: F401 - raised here, re-exported
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
-
-
-class BatchBusyError(BlazePoseError):
-    """Another batch is writing to the same output folder."""
 
 
 def _try_lock(fd: int, exclusive: bool = True) -> bool:

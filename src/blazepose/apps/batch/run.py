@@ -8,14 +8,16 @@ import os
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ...runtime.engine import usable_cores
+from ...errors import UsageError
+from ...runtime.threads import usable_cores
 from .. import interrupts
 from ..progress import progress_bar
-from .engines import chunks_of, run_local, run_ray
+from .runners import chunks_of, run_local, run_ray
 from .inputs import collect_inputs
 from .lock import BatchLock
 from .options import DEFAULT_THREADS_PER_WORKER, BatchOptions
@@ -24,6 +26,8 @@ from .resume import is_up_to_date, write_bytes_atomic
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "batch_report.json"
+#: How a batch runs its workers: a local process pool (the default) or Ray.
+RUNNERS = ("local", "ray")
 #: Below this much work (images, a video counting as 100), starting worker processes (about half
 #: a second each) costs more than it gains: one in-process worker with every core's threads.
 SMALL_BATCH = 64
@@ -34,7 +38,7 @@ class BatchReport:
     """What a batch did: written to ``OUT/batch_report.json``."""
 
     out: str
-    engine: str
+    runner: str
     workers: int | None
     threads: int
     options: dict
@@ -48,7 +52,7 @@ class BatchReport:
     def to_dict(self) -> dict:
         from ... import __version__
 
-        return {"blazepose_version": __version__, "out": self.out, "engine": self.engine,
+        return {"blazepose_version": __version__, "out": self.out, "runner": self.runner,
                 "workers": self.workers, "threads_per_worker": self.threads, "options": self.options,
                 "counts": {"done": len(self.done), "skipped": len(self.skipped), "failed": len(self.failed),
                            "pending": len(self.pending)},
@@ -91,27 +95,34 @@ def _sigterm_as_interrupt():
 
 
 def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptions = BatchOptions(), *,
-              workers: int | None = None, threads: int | None = None, engine: str = "local",
-              address: str | None = None, force: bool = False, progress_stream=None) -> BatchReport:
+              workers: int | None = None, threads: int | None = None, runner: str = "local",
+              address: str | None = None, force: bool = False, progress_stream=None,
+              engine: str | None = None) -> BatchReport:
     """Process every input into ``out``; return (and write) the report. Never raises for a bad input.
+
+    ``runner`` is ``"local"`` (a process pool) or ``"ray"``; ``engine=`` is its deprecated old name
+    (the inference engine is ``options.pose.engine``).
 
     One batch at a time per ``out`` (``BatchBusyError`` otherwise, see ``lock.py``). Stopped by
     Ctrl-C or SIGTERM, it stops its workers, writes the report (what is complete on disk counts as
     done, the rest as pending) and raises ``BatchInterrupted`` (a ``KeyboardInterrupt`` carrying it).
     Stopped before it found its inputs, the report lists the inputs as given, pending.
     """
-    if engine not in ("local", "ray"):
-        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if engine is not None:   # the old name of ``runner`` (the inference engine is options.engine)
+        warnings.warn("run_batch(engine=) is deprecated: use runner='local' or 'ray'", DeprecationWarning, stacklevel=2)
+        runner = engine
+    if runner not in RUNNERS:
+        raise UsageError(f"runner must be one of {', '.join(RUNNERS)}, got {runner!r}")
     out = os.path.abspath(out)
     with _sigterm_as_interrupt(), BatchLock(out):   # Ctrl-C still stops a wait for the folder's lock
-        return _run_locked(list(inputs), out, options, workers, threads, engine, address, force, progress_stream)
+        return _run_locked(list(inputs), out, options, workers, threads, runner, address, force, progress_stream)
 
 
-def _plan(todo, options: BatchOptions, engine: str, workers, threads) -> tuple[list, int | None, int]:
+def _plan(todo, options: BatchOptions, runner: str, workers, threads) -> tuple[list, int | None, int]:
     """(chunks, workers, engine threads per worker) for the inputs to process."""
     chunks = chunks_of(todo, max(1, options.batch_size))
     cores = usable_cores()
-    if engine == "local":   # never more workers than tasks; the cores left go to engine threads
+    if runner == "local":   # never more workers than tasks; the cores left go to engine threads
         if workers is None:
             work = sum(100 if it.kind == "video" else 1 for it in todo)
             workers = 1 if work < SMALL_BATCH else max(1, cores // (threads or DEFAULT_THREADS_PER_WORKER))
@@ -121,9 +132,9 @@ def _plan(todo, options: BatchOptions, engine: str, workers, threads) -> tuple[l
     return chunks, workers, threads
 
 
-def _run_locked(inputs, out, options, workers, threads, engine, address, force, progress_stream) -> BatchReport:
+def _run_locked(inputs, out, options, workers, threads, runner, address, force, progress_stream) -> BatchReport:
     t0 = time.perf_counter()
-    report = BatchReport(out, engine, workers, threads or 0, {**options.fingerprint(), "extras": options.extras()})
+    report = BatchReport(out, runner, workers, threads or 0, {**options.fingerprint(), "extras": options.extras()})
     items: list = []
     todo: list = []
     prog = None
@@ -144,12 +155,12 @@ def _run_locked(inputs, out, options, workers, threads, engine, address, force, 
                 report.skipped.append({"input": it.source, "rel": it.rel})
             else:
                 todo.append(it)
-        chunks, report.workers, report.threads = _plan(todo, options, engine, workers, threads)
+        chunks, report.workers, report.threads = _plan(todo, options, runner, workers, threads)
         report.failed += missing
         log.info("%d inputs: %d up to date, %d to process", len(items), len(report.skipped), len(todo))
         prog = progress_bar(len(todo), "file", stream=progress_stream)
         if todo:
-            if engine == "ray":
+            if runner == "ray":
                 run_ray(chunks, options, out, report.workers, report.threads, on_outcome, address)
             else:
                 run_local(chunks, options, out, report.workers, report.threads, on_outcome)

@@ -63,8 +63,11 @@ def register(subparsers) -> None:
     p.add_argument("--decode-budget-mb", type=megabytes, default=1024.0, metavar="MB",
                    help="memory for images being decoded at once (default 1024; each image counts "
                         "12 bytes per pixel)")
-    p.add_argument("--num-threads", type=int, default=None, metavar="N",
-                   help="inference threads per model (default: all cores, or $BLAZEPOSE_NUM_THREADS)")
+    from ..options_cli import add_option_arguments
+
+    add_option_arguments(p, only=("num_threads", "engine"), help_overrides={
+        "num_threads": "inference threads per model (default: all cores, or $BLAZEPOSE_NUM_THREADS)",
+        "engine": "the engine of requests that name none: litert (default) or openvino (needs the 'openvino' extra)"})
     p.set_defaults(func=cmd_serve)
 
 
@@ -97,14 +100,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .security import LOOPBACK_NAMES, WILDCARD_HOSTS
     from .service import MB, Settings
 
-    from ...options import PoseOptions
+    from ..options_cli import options_from_args
 
-    PoseOptions(num_threads=args.num_threads)   # OptionsError: one line, exit 2 (the CLI's main)
+    opts = options_from_args(args)   # OptionsError: one line, exit 2 (the CLI's main)
 
     def settings_for(port: int) -> Settings:
         return Settings(max_image_bytes=int(args.max_image_mb * MB), max_video_bytes=int(args.max_video_mb * MB),
-                        decode_budget_bytes=int(args.decode_budget_mb * MB), num_threads=args.num_threads,
-                        host=args.host, port=port, allow_origins=tuple(args.allow_origin))
+                        decode_budget_bytes=int(args.decode_budget_mb * MB), num_threads=opts.num_threads,
+                        engine=opts.engine, host=args.host, port=port, allow_origins=tuple(args.allow_origin))
 
     settings = settings_for(args.port)
     if args.host in WILDCARD_HOSTS or args.host.strip("[]") not in [n.strip("[]") for n in LOOPBACK_NAMES]:

@@ -21,15 +21,13 @@ from collections import deque
 from contextlib import contextmanager
 from typing import Iterator
 
+from ...errors import BudgetTimeout  # noqa: F401 - raised here, re-exported
+
 MB = 1024 * 1024
 # Decoded RGB (3 bytes) plus the copies made on the way (orientation, RGB conversion, the drawn
 # copy and PNG buffer of the annotated answers), measured in benchmarks/web_abuse.py.
 BYTES_PER_PIXEL = 12
 DEFAULT_BUDGET = 1024 * MB
-
-
-class BudgetTimeout(Exception):
-    """A decode waited longer than its timeout for room in the budget."""
 
 
 class DecodeBudget:

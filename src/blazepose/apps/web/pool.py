@@ -77,8 +77,8 @@ class LandmarkerPool:
         with lock:
             pl.close()
 
-    def preload(self, model: str) -> None:
-        self._entry(PoseOptions(model=model))
+    def preload(self, model: str, engine: str = "litert") -> None:
+        self._entry(PoseOptions(model=model, engine=engine))
 
     @contextmanager
     def acquire(self, opts: PoseOptions) -> Iterator:

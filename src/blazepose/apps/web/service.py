@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from ...errors import BlazePoseError, ImageReadError, VideoReadError
+from ...errors import BlazePoseError, ImageReadError, UploadError, VideoReadError  # noqa: F401 - UploadError: re-exported
 from ...options import OptionsError, PoseOptions
 from .pool import FifoLock, LandmarkerPool  # noqa: F401 - part of this module's interface
 
@@ -50,6 +50,7 @@ class Settings:
     max_pending_jobs: int = 8
     max_live_sessions: int = 4
     num_threads: int | None = None
+    engine: str = "litert"                 # a request's engine unless it names one (``serve --engine``)
     preload: tuple[str, ...] = ("full",)
     decode_budget_bytes: int = 1024 * MB   # decoded pixels in memory at once (limits.DecodeBudget)
     max_form_fields: int = 16              # per multipart request (the file is not a field)
@@ -57,15 +58,6 @@ class Settings:
     host: str = "127.0.0.1"                # the bound address and port: the Host/Origin checks
     port: int | None = None                # (None: any port, for an in-process app)
     allow_origins: tuple[str, ...] = ()    # more origins allowed (``--allow-origin``)
-
-
-class UploadError(BlazePoseError):
-    """A request's upload or options cannot be used; ``status`` is the HTTP status to answer."""
-
-    def __init__(self, status: int, message: str, **extra):
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
 
 
 def safe_name(name: str | None, default: str = "upload") -> str:
@@ -84,7 +76,7 @@ SERVER_FIELDS = ("num_threads",)
 def request_options(values: dict, settings: "Settings", where: str = "options",
                     base: PoseOptions | None = None) -> PoseOptions:
     """A request's ``PoseOptions`` from its form fields or its webcam options message, over
-    ``base`` (default: the defaults). Checked by ``PoseOptions.from_mapping`` as in Python: an
+    ``base`` (default: the defaults with the server's engine). Checked by ``PoseOptions.from_mapping`` as in Python: an
     unknown name or a bad value, an empty one included, is ``UploadError`` 422 with the same
     message, after ``where`` (the request's path, or ``options``). ``smooth_segmentation``
     follows ``smooth_landmarks`` unless given (the page has one switch for both)."""
@@ -96,7 +88,7 @@ def request_options(values: dict, settings: "Settings", where: str = "options",
                                "not by a request")
         if "smooth_landmarks" in values:
             values.setdefault("smooth_segmentation", values["smooth_landmarks"])
-        opts = PoseOptions.from_mapping(values, base=base)
+        opts = PoseOptions.from_mapping(values, base=base or PoseOptions(engine=settings.engine))
     except OptionsError as exc:
         raise UploadError(422, f"{where}: {exc}") from None
     return opts.replace(num_threads=settings.num_threads)

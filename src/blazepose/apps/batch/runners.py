@@ -21,7 +21,7 @@ import time
 from typing import Callable
 
 from ...errors import BlazePoseError
-from ...runtime.engine import usable_cores
+from ...runtime.threads import usable_cores
 from .. import interrupts
 from .inputs import BatchItem
 from .lock import hold_workers_lock
@@ -118,7 +118,7 @@ def run_local(chunks, options: BatchOptions, out: str, workers: int, threads: in
 def _mp_context():
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["blazepose.apps.batch.engines", "blazepose.api.landmarker"])
+        ctx.set_forkserver_preload(["blazepose.apps.batch.runners", "blazepose.api.landmarker"])
         _start_forkserver_without_sigint()
         return ctx
     return multiprocessing.get_context("spawn")
@@ -213,7 +213,7 @@ def run_ray(chunks, options: BatchOptions, out: str, workers: int | None, thread
     try:
         import ray
     except ImportError:
-        raise BlazePoseError("--engine ray needs Ray: pip install 'blazepose[ray]'") from None
+        raise BlazePoseError("--runner ray needs Ray: pip install 'blazepose[ray]'") from None
     started = False
     if not ray.is_initialized():
         kw = {"address": address} if address else {"num_cpus": (workers or usable_cores()) * threads}

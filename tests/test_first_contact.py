@@ -53,3 +53,47 @@ def test_process_batch_returns_a_result_per_input_with_the_error(landmarker_fact
     np.testing.assert_array_equal(results[2].landmarks, pl.process_image(str(good)).landmarks)
     with pytest.raises(ValueError, match="image_size"):   # (0, 0) only for a failed input
         PoseResult.empty((0, 0))
+
+
+# ---- COCO results that pycocotools loads and evaluates ------------------------------------------
+def cli(*args, **kw):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True, **kw)
+
+
+def test_upper_body_coco_results_load_in_pycocotools_with_the_annotation_ids(tmp_path):
+    import contextlib
+    import io
+    import json
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from conftest import COCO as COCO_DIR
+
+    ann = COCO_DIR / "person_keypoints.json"
+    out = tmp_path / "upper.coco.json"
+    photos = sorted(str(p) for p in COCO_DIR.glob("*.jpg"))
+    r = cli("image", *photos, "--upper-body-only", "--max-poses", "4", "--json", str(out),
+            "--coco-annotations", str(ann))
+    assert r.returncode == 0, r.stderr
+    entries = json.loads(out.read_text())
+    ids = {im["file_name"]: im["id"] for im in json.loads(ann.read_text())["images"]}
+    assert {e["image_id"] for e in entries} == set(ids.values())   # 1..4, the file's ids, not positions
+    assert all(e["keypoints"][13 * 3:] == [0] * 12 for e in entries)   # no legs: COCO's 0, 0, 0
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(ann))
+        dt = gt.loadRes(str(out))
+        ev = COCOeval(gt, dt, "keypoints")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    assert len(dt.anns) == len(entries) and 0.0 <= ev.stats[0] <= 1.0
+    # without the annotation file, COCO's numeric file names give COCO's ids
+    r = cli("image", *photos[:2], "--upper-body-only", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    assert {e["image_id"] for e in json.loads(out.read_text())} == {785, 40083}
+    r = cli("image", photos[0], "--json", str(tmp_path / "x.json"), "--coco-annotations", str(ann))
+    assert r.returncode == 2 and "only for --json NAME.coco.json" in r.stderr

@@ -89,14 +89,21 @@ def cmd_image(args, options: PoseOptions) -> int:
     from ..api.landmarker import PoseLandmarker
     from ..outputs.angles import AnglesWriter
     from ..outputs.draw import draw_pose
-    from ..outputs.export import (CsvWriter, JsonWriter, document_header, format_from_path, image_frame,
-                                  open_writer, skipped_frame)
+    from ..outputs.export import (CocoWriter, CsvWriter, JsonWriter, document_header, format_from_path,
+                                  image_frame, open_writer, skipped_frame)
     from .batch.inputs import collect_inputs
 
     items, missing = collect_inputs(args.paths, ordered=True)
     if not items:
         raise InputError("; ".join(m["error"] for m in missing) or "no photo to process")
     check_image_outputs(args, items)
+    coco_ids = None
+    if args.json and format_from_path(args.json) == "coco":   # read before any model loads
+        from ..outputs.coco_ids import coco_image_ids
+
+        coco_ids = coco_image_ids([it.source for it in items], args.coco_annotations)
+    elif args.coco_annotations:
+        raise UsageError(f"--coco-annotations {args.coco_annotations}: only for --json NAME.coco.json")
     names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
              (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"),
               ("plot3d", ".3d.html"), ("bvh", ".bvh"))}
@@ -130,7 +137,10 @@ def cmd_image(args, options: PoseOptions) -> int:
             if doc is not None:
                 doc.write(image_frame(res, item.source))
             for s in sinks:
-                s.write(res, rgb)
+                if coco_ids is not None and isinstance(s, CocoWriter):
+                    s.write(res, rgb, image_id=coco_ids[index])
+                else:
+                    s.write(res, rgb)
             if item.source in names["plot"]:
                 from ..outputs.plot import plot_image_angles
 
@@ -220,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_arguments(p, segmentation=True)
     p.add_argument("--json", metavar="FILE", help="results here instead of stdout: .json (the document), "
                    ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
+    p.add_argument("--coco-annotations", metavar="FILE", help="with --json NAME.coco.json: image ids from this "
+                   "COCO annotation file (its images' file_name -> id), as COCOeval matches them; without it a "
+                   "photo named by a number (000000197388.jpg) has that id (197388), else its position 0..N-1")
     p.add_argument("--annotate", metavar="OUT", help="annotated PNG (a folder when several images)")
     p.add_argument("--mask", metavar="OUT", help="segmentation mask PNG (a folder when several images)")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",

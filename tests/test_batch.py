@@ -332,7 +332,6 @@ def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
 
     ext = browser_video_format().ext   # .webm (VP8) unless OpenCV can encode H.264 here
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        ".blazepose-batch.lock", ".blazepose-batch.workers.lock",
         "batch_report.json", "clip.mp4.angles.json", f"clip.mp4.annotated{ext}", "clip.mp4.json", "sub",
         "sub/photo_000.png.angles.json", "sub/photo_000.png.annotated.png", "sub/photo_000.png.json"]
     cap = cv2.VideoCapture(str(out / f"clip.mp4.annotated{ext}"))

@@ -171,3 +171,40 @@ def test_models_fetch_of_an_unknown_name_lists_the_real_choices():
     r = cli("models", "fetch", "bogus")
     assert r.returncode == 2
     assert r.stderr == "blazepose models: error: unknown model 'bogus'; choose from detector, lite, full, heavy\n"
+
+
+# ---- batch: nothing written into an input folder, no lock files left --------------------------------
+def test_batch_out_equal_to_an_input_folder_is_refused_before_writing(tmp_path):
+    import shutil
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    shutil.copy(REFERENCE / "pose.jpg", src / "a.jpg")
+    for out in (src, tmp_path):   # the input folder itself, and a folder holding it
+        r = cli("batch", str(src), "--out", str(out))
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and "results would be written among the inputs" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.jpg", "photos"]
+    # an out folder inside the input folder is fine: its files are never inputs; no lock file stays
+    r = cli("batch", str(src), "--out", str(src / "results"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*")) == [
+        "a.jpg", "results", "results/a.jpg.json", "results/batch_report.json"]
+
+
+def test_batch_lock_removed_at_the_end_and_a_waiter_locks_a_fresh_file(tmp_path):
+    import os
+
+    from blazepose.apps.batch.lock import LOCK_NAME, BatchBusyError, BatchLock, _same_file
+
+    first = BatchLock(tmp_path)
+    first.acquire()
+    fd = os.open(tmp_path / LOCK_NAME, os.O_RDWR)   # a second batch opened the file meanwhile
+    with pytest.raises(BatchBusyError):
+        BatchLock(tmp_path).acquire()
+    first.release()
+    assert not (tmp_path / LOCK_NAME).exists() and not _same_file(fd, tmp_path / LOCK_NAME)
+    os.close(fd)
+    with BatchLock(tmp_path):   # locks a new file, and removes it again
+        assert (tmp_path / LOCK_NAME).exists()
+    assert os.listdir(tmp_path) == []

@@ -128,16 +128,18 @@ def test_collect_inputs_files_folders_globs_and_mirrored_paths(tmp_path):
 
 
 def test_inputs_inside_the_output_folder_are_reported_not_silently_dropped(tmp_path):
-    """``blazepose batch photos --out photos`` used to process nothing and report nothing (exit 0)."""
+    """``blazepose batch photos --out photos`` used to process nothing and report nothing (exit 0);
+    then it reported a failure but wrote its report and locks among the photos: now it is refused
+    (exit 2) before anything is written."""
     photos = tmp_path / "photos"
     make_photos(photos, 2)
+    before = sorted(photos.rglob("*"))
     r = cli("batch", str(photos), "--out", str(photos))
-    assert r.returncode == 1, r.stderr
-    assert "0 done, 0 skipped (up to date), 1 failed" in r.stderr
-    assert f"{photos}: inside the output folder {photos}" in r.stderr
-    report = json.loads((photos / "batch_report.json").read_text())
-    assert report["counts"] == {"done": 0, "skipped": 0, "failed": 1, "pending": 0}
-    # a file named inside --out too; an --out inside the inputs still works as before
+    assert r.returncode == 2, r.stderr
+    assert f"--out {photos}: is the input {photos}; results would be written among the inputs" in r.stderr
+    assert sorted(photos.rglob("*")) == before
+    # collect_inputs (the library's) still reports a file named inside the out folder; an out
+    # folder inside the inputs still works as before
     from blazepose.apps.batch import collect_inputs
 
     items, missing = collect_inputs([str(photos / "photo_001.png"), str(tmp_path)], exclude=photos)

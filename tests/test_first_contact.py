@@ -208,3 +208,84 @@ def test_batch_lock_removed_at_the_end_and_a_waiter_locks_a_fresh_file(tmp_path)
     with BatchLock(tmp_path):   # locks a new file, and removes it again
         assert (tmp_path / LOCK_NAME).exists()
     assert os.listdir(tmp_path) == []
+
+
+# ---- annotated video: suffixes, OpenCV's noise, the sound --------------------------------------------
+def _clip_with_sound(path, audio_codec="aac", frames=20, fps=10, rate=48000):
+    """A short clip of the reference photo, shifted 2 px per frame, with a 440 Hz tone as long as
+    the pictures (PyAV)."""
+    import av
+    import cv2
+
+    img = cv2.resize(cv2.imread(str(REFERENCE / "pose.jpg"))[..., ::-1], (320, 214))
+    out = av.open(str(path), "w")
+    v = out.add_stream("libx264", rate=fps)
+    v.width, v.height, v.pix_fmt = 320, 214, "yuv420p"
+    a = out.add_stream(audio_codec, rate=rate, layout="mono")
+    for i in range(frames):
+        for p in v.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(img, 2 * i, axis=1)), "rgb24")):
+            out.mux(p)
+    t = np.arange(rate * frames // fps) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    resampler = av.AudioResampler(format=a.codec_context.format.name, layout="mono", rate=rate)
+    for start in range(0, len(tone), 1024):
+        f = av.AudioFrame.from_ndarray(tone[None, start:start + 1024], format="fltp", layout="mono")
+        f.sample_rate, f.pts = rate, start
+        for g in resampler.resample(f):
+            for p in a.encode(g):
+                out.mux(p)
+    for s in (v, a):
+        for p in s.encode(None):
+            out.mux(p)
+    out.close()
+
+
+def _streams(path) -> dict:
+    """codec name and end time (s) of each stream of a file, by type."""
+    import av
+
+    got = {}
+    with av.open(str(path)) as c:
+        for s in c.streams:
+            end = max(float((p.pts + (p.duration or 0)) * p.time_base) for p in c.demux(s) if p.pts is not None)
+            c.seek(0)
+            got[s.type] = (s.codec_context.name, end)
+    return got
+
+
+def test_video_output_suffix_checked_before_any_model_loads(tmp_path):
+    for name in ("x.gif", "x"):
+        r = cli("video", str(REFERENCE / "pose_squats.mp4"), "-o", str(tmp_path / name))
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "ends in .mp4, .m4v, .mov, .mkv, .webm, .avi (.mp4: H.264" in r.stderr
+    assert list(tmp_path.iterdir()) == []
+    r = cli("video", "--help")
+    assert ".mkv H.264 in Matroska" in " ".join(r.stdout.split())
+
+
+def test_annotated_video_keeps_the_sound_and_opencv_stays_quiet(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    _clip_with_sound(clip)
+    src = _streams(clip)
+    assert src["audio"][0] == "aac" and abs(src["audio"][1] - 2.0) < 0.05
+    for name, video_codec, audio in (("o.mp4", "h264", "aac"), ("o.mkv", "h264", "aac"), ("o.webm", "vp8", None)):
+        r = cli("video", str(clip), "-o", str(tmp_path / name), "--no-progress")
+        assert r.returncode == 0, r.stderr
+        assert r.stderr.splitlines() == [f"20 frames processed (1 with the detector), 0 skipped -> {tmp_path / name}"]
+        got = _streams(tmp_path / name)
+        assert got["video"][0] == video_codec and abs(got["video"][1] - 2.0) < 0.05, got
+        if audio:   # the input's AAC copied, about as long as the video (one AAC frame: 21 ms)
+            assert got["audio"][0] == audio and abs(got["audio"][1] - 2.0) < 0.05, got
+        else:
+            assert "audio" not in got
+    # PCM does not go into an MP4: encoded again as AAC; --max-frames 10 cuts the sound at 1 s too
+    pcm = tmp_path / "pcm.mkv"
+    _clip_with_sound(pcm, audio_codec="pcm_s16le")
+    r = cli("video", str(pcm), "-o", str(tmp_path / "p.mp4"), "--no-progress", "--max-frames", "10")
+    assert r.returncode == 0, r.stderr
+    got = _streams(tmp_path / "p.mp4")
+    assert got["audio"][0] == "aac" and abs(got["audio"][1] - 1.0) < 0.05 and abs(got["video"][1] - 1.0) < 0.05, got
+    # a camera that is not there: our one line, not OpenCV's [ WARN] lines
+    r = cli("video", "7", "-o", str(tmp_path / "c.mp4"))
+    assert r.returncode == 1 and r.stderr.splitlines() == [
+        "error: camera 7: cannot open as a video (unknown format, unsupported codec, or no such camera/stream)"]

@@ -83,6 +83,10 @@ def cmd_video(args, options: PoseOptions) -> int:
     check_export_name("--csv", args.csv, ("csv",))
     check_angles_name(args.angles)
     check_min_visibility(args.min_visibility)
+    if args.output:
+        from ..outputs.video import check_video_name
+
+        check_video_name(args.output)
     outputs = [("-o", args.output), ("--json", args.json), ("--csv", args.csv), ("--bvh", args.bvh),
                ("--plot3d", args.plot3d), ("--angles", args.angles), ("--plot", args.plot)]
     for flag, target in outputs:
@@ -104,7 +108,8 @@ def cmd_video(args, options: PoseOptions) -> int:
         if args.output:
             sinks.append(stack.enter_context(AnnotatedVideoWriter(
                 args.output, reader.fps, (reader.width, reader.height), min_visibility=args.min_visibility,
-                draw_rois=args.draw_roi, color_by_id=True if options.max_num_poses > 1 else None)))
+                draw_rois=args.draw_roi, color_by_id=True if options.max_num_poses > 1 else None,
+                audio_from=args.input)))
         if args.json:
             sinks.append(stack.enter_context(JsonWriter(args.json, meta) if json_format == "json"
                                              else open_writer(args.json, json_format, meta=meta)))
@@ -130,7 +135,11 @@ def cmd_video(args, options: PoseOptions) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("video", help="landmarks of every frame of a video (tracking + smoothing)")
     p.add_argument("input", metavar="IN", help="video file, camera index (0) or stream URL")
-    p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate)")
+    from ..outputs.video import video_formats_help
+
+    p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate), by its "
+                   f"suffix: {video_formats_help()}. The sound of a video file is carried over into "
+                   ".mp4/.mkv (a camera or stream has none to carry)")
     p.add_argument("--json", metavar="FILE", help="landmarks of every frame: .json (one JSON document), "
                    ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
     p.add_argument("--csv", metavar="FILE", help="landmarks of every frame, long-format CSV")

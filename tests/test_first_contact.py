@@ -289,3 +289,19 @@ def test_annotated_video_keeps_the_sound_and_opencv_stays_quiet(tmp_path):
     r = cli("video", "7", "-o", str(tmp_path / "c.mp4"))
     assert r.returncode == 1 and r.stderr.splitlines() == [
         "error: camera 7: cannot open as a video (unknown format, unsupported codec, or no such camera/stream)"]
+
+
+def test_image_into_a_closed_pipe_exits_quietly():
+    """``blazepose image ... | head -c 100``: no ``error: [Errno 32] Broken pipe``, status 141."""
+    import subprocess
+    import sys
+
+    from conftest import COCO as COCO_DIR
+
+    photos = [str(p) for p in sorted(COCO_DIR.glob("*.jpg")) * 3]
+    p = subprocess.Popen([sys.executable, "-m", "blazepose.apps.cli", "image", *photos],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(p.stdout.read(100)) == 100
+    p.stdout.close()   # the reader leaves, as head does
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 141 and err == "", err

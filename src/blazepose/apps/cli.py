@@ -9,7 +9,9 @@ if __name__ == "__main__" or interrupts.is_program(sys.argv[0]):   # the program
     interrupts.hold()   # Ctrl-C or SIGTERM during the imports below: acted on by the command
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from .. import __version__
@@ -290,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     except BlazePoseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:     # `blazepose image ... | head`: the reader left; stop quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+        return 141
     except OSError as exc:      # the disk: full, or a file or folder that cannot be written
         print(f"error: {exc}", file=sys.stderr)
         return 1

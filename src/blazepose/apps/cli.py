@@ -83,6 +83,20 @@ def check_image_outputs(args, items) -> None:
         require_plotly()
 
 
+def image_coco_ids(args, items) -> list[int] | None:
+    """The COCO image id of each photo when ``--json`` names a ``.coco.json`` (``outputs.coco_ids``);
+    the annotation file is read here, before any model loads."""
+    from ..outputs.export import format_from_path
+
+    if args.json and format_from_path(args.json) == "coco":
+        from ..outputs.coco_ids import coco_image_ids
+
+        return coco_image_ids([it.source for it in items], args.coco_annotations)
+    if args.coco_annotations:
+        raise UsageError(f"--coco-annotations {args.coco_annotations}: only for --json NAME.coco.json")
+    return None
+
+
 def cmd_image(args, options: PoseOptions) -> int:
     import contextlib
     from dataclasses import replace
@@ -100,13 +114,7 @@ def cmd_image(args, options: PoseOptions) -> int:
     if not items:
         raise InputError("; ".join(m["error"] for m in missing) or "no photo to process")
     check_image_outputs(args, items)
-    coco_ids = None
-    if args.json and format_from_path(args.json) == "coco":   # read before any model loads
-        from ..outputs.coco_ids import coco_image_ids
-
-        coco_ids = coco_image_ids([it.source for it in items], args.coco_annotations)
-    elif args.coco_annotations:
-        raise UsageError(f"--coco-annotations {args.coco_annotations}: only for --json NAME.coco.json")
+    coco_ids = image_coco_ids(args, items)
     names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
              (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"),
               ("plot3d", ".3d.html"), ("bvh", ".bvh"))}
@@ -139,11 +147,8 @@ def cmd_image(args, options: PoseOptions) -> int:
             n_done += 1
             if doc is not None:
                 doc.write(image_frame(res, item.source))
-            for s in sinks:
-                if coco_ids is not None and isinstance(s, CocoWriter):
-                    s.write(res, rgb, image_id=coco_ids[index])
-                else:
-                    s.write(res, rgb)
+            for s in sinks:   # COCO results carry the photo's COCO id
+                s.write(res, rgb, **({"image_id": coco_ids[index]} if isinstance(s, CocoWriter) and coco_ids else {}))
             if item.source in names["plot"]:
                 from ..outputs.plot import plot_image_angles
 

@@ -133,18 +133,20 @@ def test_coco_results_17_points(tmp_path):
     assert [e["image_id"] for e in entries] == [0, 0, 2]
     for e, (r, i) in zip(entries, [(fr[0], 0), (fr[0], 1), (fr[2], 0)]):
         assert e["category_id"] == 1 and abs(e["score"] - r.scores[i]) <= TOL["prob"]
-        kp = np.array([np.nan if v is None else v for v in e["keypoints"]], float).reshape(17, 3)
+        kp = np.array(e["keypoints"], float).reshape(17, 3)
         src = list(COCO17_FROM_BLAZEPOSE)
+        absent = ~np.isfinite(r.landmarks[i, src, 0])
+        assert (kp[absent] == 0).all()   # not there: 0, 0, 0
+        kp[absent, :2] = np.nan
         np.testing.assert_allclose(kp[:, :2], r.landmarks[i, src, :2], atol=TOL["px"])
-        np.testing.assert_allclose(kp[:, 2], r.visibility[i, src], atol=TOL["prob"])
-    # BlazePose 5 (right eye) is COCO 2: missing there, so null
-    assert entries[2]["keypoints"][6:8] == [None, None]
-    assert entries[2]["keypoints"][8] is not None
+        np.testing.assert_allclose(kp[~absent, 2], r.visibility[i, src][~absent], atol=TOL["prob"])
+    # BlazePose 5 (right eye) is COCO 2: missing there, so 0, 0, 0 as COCO writes "not labelled"
+    assert entries[2]["keypoints"][6:9] == [0, 0, 0]
     named = coco_results(fr[:1], image_ids=[785])
     assert {e["image_id"] for e in named} == {785}
     upper = person_result(1, k=25)
     (e,) = coco_results([upper])
-    assert e["keypoints"][13 * 3:] == [None] * 12   # knees and ankles absent in upper-body mode
+    assert e["keypoints"][13 * 3:] == [0] * 12   # knees and ankles absent in upper-body mode
 
 
 def test_export_of_one_result_and_frames_without_index(tmp_path):

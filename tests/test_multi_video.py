@@ -104,6 +104,22 @@ def test_two_tracks_on_one_body_keep_the_older_id():
     assert [p.track_id for p in tr2.update([body(201, 199), body(200, 200)], 0.1)] == [0]   # either order
 
 
+def test_a_track_that_drifts_onto_another_body_with_a_partial_pose_ends():
+    """The older track (id 0, a half-hidden person) slides onto the body of person 1 and sees 20
+    of its landmarks; person 1's own track sees all 33: person 1 keeps its pose and id, track 0
+    ends (and may be re-identified later)."""
+    tr = Tracker(max_num_poses=2)
+    step(tr, 0.0, [(100, 200), (300, 200)], detections=[(100, 200), (300, 200)])
+    partial = body(301, 199)
+    vis = np.ones(39)
+    vis[20:33] = 0.1                       # 20 visible body landmarks
+    partial = PoseEstimate(partial.landmarks, vis, partial.presence, partial.world, 0.9, partial.roi)
+    out = tr.update([partial, body(300, 200)], 0.1)
+    assert [p.track_id for p in out] == [1] and [t.id for t in tr.tracks] == [1]
+    assert int((out[0].estimate.visibility[:33] >= 0.5).sum()) == 33
+    assert [e.id for e in tr.ended] == [0]   # remembered for re-identification
+
+
 def test_a_detection_duplicating_a_tracked_pose_is_dropped():
     """A detection that passes the ROI-overlap test but lands on a tracked body (OKS) is dropped."""
     tr = Tracker(max_num_poses=2, overlap_threshold=1.0)      # overlap test off: OKS must do it

@@ -52,6 +52,8 @@ def test_ctrl_c_leaves_valid_partial_files(tmp_path, sig):
     assert "interrupted" in err and "Traceback" not in err
     frames = _check_partial(js, cs, 10)
     assert len(frames) <= 31
+    # what was kept, and where
+    assert f"interrupted: {len(frames)} frames kept -> {mp4} -> {js} -> {cs}" in err, err
     assert "complete" not in json.loads(js.read_text())    # an interrupted document says so
     import cv2
     cap = cv2.VideoCapture(str(mp4))                        # finalised: readable, same size

@@ -136,7 +136,10 @@ class PoseOptions:
             values["model"] = mc
         unknown = sorted(set(values) - set(FIELD_NAMES))
         if unknown:
-            raise OptionsError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            from .mediapipe_names import OPTIONS as MEDIAPIPE_OPTIONS
+
+            hints = "".join(f"; {u} is MediaPipe's: {MEDIAPIPE_OPTIONS[u]}" for u in unknown if u in MEDIAPIPE_OPTIONS)
+            raise OptionsError(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}{hints}; "
                                f"options are {', '.join(FIELD_NAMES)} (and model_complexity)")
         return replace(base or cls(), **values)
 

@@ -17,7 +17,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ..errors import InputError, OptionsError
+from ..errors import BlazePoseError, InputError, OptionsError
 from ..io.images import as_rgb, read_image
 from ..landmark import NUM_LANDMARKS, NUM_UPPER_BODY_LANDMARKS
 from ..models import prune, registry
@@ -380,25 +380,37 @@ class LandmarkerCore:
         ``images`` is a sequence of paths and/or RGB arrays. The detector runs image by image
         (its graph is fixed at batch 1); with one person per image (``max_num_poses=1``) the
         landmark model runs on the crops of several images at once, ``batch_size`` per call;
-        with several, each image goes through ``process_image``. A bad input raises its typed error (``ImageReadError``
-        naming the file) before any inference runs; to skip bad files instead, load them
-        yourself with ``PoseLandmarker.load`` and pass the arrays that loaded.
+        with several, each image goes through ``process_image``.
 
         Args:
             images: paths and/or RGB arrays.
             batch_size: crops per landmark-model call (>= 1).
 
         Returns:
-            One ``PoseResult`` per input, in input order.
+            One ``PoseResult`` per input, in input order. An input that cannot be read (a missing
+            or corrupt file, a bad array) does not stop the others: its result is empty, with
+            ``image_size`` (0, 0), ``result.error`` the message (the file and the problem, as the
+            command line reports it) and ``result.meta["file"]`` the path (None for an array).
 
         Raises:
-            ImageReadError: an input file that cannot be read (before any inference).
             ValueError: ``batch_size`` < 1.
         """
         self._check_open()
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        rgbs = [self.load(im) for im in images]
+        images, loaded, failed = list(images), {}, {}
+        for i, im in enumerate(images):
+            try:
+                loaded[i] = self.load(im)
+            except BlazePoseError as exc:
+                log.warning("%s", exc)
+                failed[i] = PoseResult.failed(str(exc), file=os.fspath(im) if isinstance(im, (str, os.PathLike))
+                                              else None, num_landmarks=self.num_output_landmarks)
+        done = iter(self._process_loaded(list(loaded.values()), int(batch_size)))
+        return [failed[i] if i in failed else next(done) for i in range(len(images))]
+
+    def _process_loaded(self, rgbs: list[np.ndarray], batch_size: int) -> list[PoseResult]:
+        """``process_batch`` on the images that loaded."""
         if self.max_num_poses > 1:   # several people: each image's own rounds (already batched)
             return [self.process_image(rgb) for rgb in rgbs]
         # Detector per image, then the best detection's ROI of every image: (image index, ROI).
@@ -409,8 +421,8 @@ class LandmarkerCore:
             if len(dets):
                 jobs.append((i, self.roi_from_detection(dets, 0, w, h)))
         per_image: list[list[lm_stage.PoseEstimate]] = [[] for _ in rgbs]
-        for start in range(0, len(jobs), int(batch_size)):
-            chunk = jobs[start:start + int(batch_size)]
+        for start in range(0, len(jobs), batch_size):
+            chunk = jobs[start:start + batch_size]
             estimates = self._estimate_crops([(rgbs[i], roi) for i, roi in chunk])
             for (i, _), est in zip(chunk, estimates):
                 if est.score >= self.min_tracking_confidence:

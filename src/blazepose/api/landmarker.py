@@ -49,6 +49,12 @@ class PoseLandmarker(LandmarkerCore):
     def __enter__(self) -> "PoseLandmarker":
         return self
 
+    def __getattr__(self, name: str):
+        """Only for names not found: MediaPipe's spellings (``process``, ...) name ours."""
+        from ..mediapipe_names import LANDMARKER, attribute_error
+
+        raise attribute_error(self, name, LANDMARKER)
+
     def session(self) -> VideoSession:
         """A new video session on this landmarker's engines (one per video or camera).
 

@@ -97,7 +97,7 @@ class PoseResult:
         set_(self, "rois", _frozen(np.reshape(self.rois, (-1, 5)), np.float64, (5,), "rois", n))
         set_(self, "ids", _frozen(np.reshape(self.ids, (-1,)), np.int64, (), "ids", n))
         w, h = (int(v) for v in self.image_size)
-        if w < 1 or h < 1:
+        if (w < 1 or h < 1) and not (n == 0 and (w, h) == (0, 0) and "error" in (self.meta or {})):
             raise ValueError(f"PoseResult.image_size: expected (width, height) >= 1, got {self.image_size}")
         set_(self, "image_size", (w, h))
         if self.mask is not None:
@@ -107,6 +107,12 @@ class PoseResult:
             m.setflags(write=False)
             set_(self, "mask", m)
         set_(self, "meta", FrozenMeta(self.meta or {}))
+
+    def __getattr__(self, name: str):
+        """Only for names not found: MediaPipe's spellings (``pose_landmarks``, ...) name ours."""
+        from ..mediapipe_names import RESULT, attribute_error
+
+        raise attribute_error(self, name, RESULT)
 
     # ---- derived views -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -231,6 +237,19 @@ class PoseResult:
         return cls(np.zeros((0, k, 3)), np.zeros((0, k)), np.zeros((0, k)), np.zeros((0, k, 3)),
                    np.zeros((0,)), np.zeros((0, 5)), np.zeros((0,), np.int64), image_size, **kw)
 
+    @classmethod
+    def failed(cls, error: str, *, file: str | None = None, num_landmarks: int = NUM_LANDMARKS,
+               **kw) -> "PoseResult":
+        """The result of an input that could not be read: no people, ``image_size`` (0, 0),
+        ``error`` the message, ``meta["file"]`` the input's path (None for an array)."""
+        meta = {**kw.pop("meta", {}), "error": str(error), "file": file}
+        return cls.empty((0, 0), num_landmarks, meta=meta, **kw)
+
+    @property
+    def error(self) -> str | None:
+        """Why this input gave no result (``process_batch``: a file that cannot be read), else None."""
+        return self.meta.get("error")
+
     # ---- serialisation (one code path with the exporters) ----------------------------------
     def to_dict(self, *, include_world: bool = True) -> dict[str, Any]:
         """A JSON-ready dict; values rounded as ``ROUNDING`` says, missing values None."""
@@ -257,9 +276,12 @@ class PoseResult:
                            "roi": {"x_center": r(cx, "px"), "y_center": r(cy, "px"), "width": r(rw, "px"),
                                    "height": r(rh, "px"), "rotation": r(rot, "norm")},
                            "landmarks": pts})
-        return {"frame_index": self.frame_index,
-                "timestamp_ms": None if self.timestamp_ms is None else round(float(self.timestamp_ms), 3),
-                "image_width": w, "image_height": h, "people": people}
+        d = {"frame_index": self.frame_index,
+             "timestamp_ms": None if self.timestamp_ms is None else round(float(self.timestamp_ms), 3),
+             "image_width": w, "image_height": h, "people": people}
+        if self.error is not None:   # an input that could not be read (``failed``)
+            d.update(error=self.error, file=self.meta.get("file"))
+        return d
 
     def to_json(self, *, include_world: bool = True, indent: int | None = None) -> str:
         """``to_dict`` as JSON text (the values every exporter writes)."""
@@ -337,6 +359,12 @@ class Person:
 
     def __iter__(self) -> Iterator[LandmarkPoint]:
         return (self[j] for j in range(len(self)))
+
+    def __getattr__(self, name: str):
+        """Only for names not found: MediaPipe's ``landmark`` list names ours."""
+        from ..mediapipe_names import PERSON, attribute_error
+
+        raise attribute_error(self, name, PERSON)
 
     def __repr__(self) -> str:
         return f"Person(id={self.id}, score={self.score:.3f}, landmarks={len(self)})"

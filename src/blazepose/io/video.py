@@ -22,6 +22,7 @@ naming it.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -80,6 +81,36 @@ def source_name(source: VideoSource) -> str:
     return str(source)
 
 
+@contextlib.contextmanager
+def quiet_opencv():
+    """OpenCV's own lines on stderr silenced while the block runs: its log (``[ WARN:0@...]``)
+    and what its FFmpeg wrapper prints straight to the stream (``OpenCV: FFMPEG: tag ... is not
+    supported``, printed for every WebM though the file is fine). Failures are raised as this
+    package's errors instead, so nothing is lost; the log level is restored afterwards."""
+    import sys
+
+    import cv2
+
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    saved = None
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):   # no file descriptor 2 (embedded): log level only
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 2)
+            os.close(saved)
+        cv2.utils.logging.setLogLevel(level)
+
+
 class VideoReader:
     """Frames of a video file, camera (an int index, or a digit string) or stream URL.
 
@@ -124,7 +155,8 @@ class VideoReader:
             if p.stat().st_size == 0:
                 raise VideoReadError(p, "empty file")
             source = str(p)
-        cap = cv2.VideoCapture(source)
+        with quiet_opencv():   # a missing camera: two [ WARN] lines from OpenCV, then our error
+            cap = cv2.VideoCapture(source)
         if not cap.isOpened():
             cap.release()
             raise VideoReadError(self.name, "cannot open as a video (unknown format, unsupported codec, "

@@ -26,6 +26,12 @@ from typing import Iterable
 from ..errors import ChecksumError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
+#: One INFO line per model file fetched (``fetching NAME (SIZE) from SOURCE``), logged before the
+#: download starts so a first run is never silent: the command line shows these on stderr.
+fetch_log = logging.getLogger(__name__ + ".fetch")
+#: None, or ``factory(description, total_bytes_or_None)`` returning a progress bar (``update(n)``,
+#: ``close()``: a tqdm does) for each download; the command line sets it when stderr is a terminal.
+download_progress = None
 
 CACHE_ENV = "BLAZEPOSE_CACHE_DIR"
 OFFICIAL_URL = "https://storage.googleapis.com/mediapipe-assets/{file}"
@@ -168,16 +174,30 @@ def _download(url: str, dest: Path, timeout: float, max_bytes: int | None = None
         if max_bytes is not None and announced and announced.isdigit() and int(announced) > max_bytes:
             raise ChecksumError(f"{url}: announces {int(announced)} bytes, more than the {max_bytes} "
                                 "the file can have; not downloaded")
+        total = int(announced) if announced and announced.isdigit() and int(announced) > 0 else None
+        bar = download_progress(url.rsplit("/", 1)[-1], total) if download_progress is not None else None
         got = 0
-        while True:
-            chunk = r.read(1 << 16)
-            if not chunk:
-                return
-            got += len(chunk)
-            if max_bytes is not None and got > max_bytes:
-                raise ChecksumError(f"{url}: more than the {max_bytes} bytes the file can have; "
-                                    "download stopped")
-            f.write(chunk)
+        try:
+            while True:
+                chunk = r.read(1 << 16)
+                if not chunk:
+                    return
+                got += len(chunk)
+                if max_bytes is not None and got > max_bytes:
+                    raise ChecksumError(f"{url}: more than the {max_bytes} bytes the file can have; "
+                                        "download stopped")
+                f.write(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+def _announce(name: str, source: str) -> None:
+    """The line a user sees when a model file is fetched: its name, size and where from."""
+    s = spec(name)
+    fetch_log.info("fetching model %s (%s, %.1f MiB) from %s", name, s.file, s.variants[0].size / 2**20, source)
 
 
 class _Fetcher:
@@ -204,6 +224,7 @@ class _Fetcher:
             self.note(name, f"{url} (skipped: unreachable earlier in this run)")
             return None
         tmp = self.tmp / ("official-" + s.file)
+        _announce(name, url)
         try:
             _download(url, tmp, self.timeout, max(v.size for v in s.variants) + DOWNLOAD_MARGIN)
             return _install_verified(name, tmp, url)
@@ -272,6 +293,7 @@ class _Fetcher:
                 with open(out, "wb") as f:
                     shutil.copyfileobj(src, f)
 
+        _announce(name, f"the npm package {NPM_PACKAGE}")
         tgz = self._npm_tarball()
         return self._from_archive(name, f"npm package {NPM_PACKAGE} (npm pack)", tgz,
                                   getattr(self, "_npm_error", None), "npm-", extract)
@@ -285,6 +307,7 @@ class _Fetcher:
             with zipfile.ZipFile(whl) as z, z.open(member) as src, open(out, "wb") as f:
                 shutil.copyfileobj(src, f)
 
+        _announce(name, f"the PyPI wheel {PYPI_PACKAGE}")
         whl = self._wheel_file()
         return self._from_archive(name, f"PyPI wheel {PYPI_PACKAGE} (pip download)", whl,
                                   getattr(self, "_wheel_error", None), "pypi-", extract)

@@ -255,14 +255,17 @@ def coco_entries(result: PoseResult, image_id: int | str) -> list[dict[str, Any]
     """COCO keypoint results of one image: one ``{image_id, category_id: 1, keypoints, score}``
     per person; ``keypoints`` are 17 × [x, y, v] with x, y in pixels (rounded like ``to_dict``)
     and v the landmark's visibility probability; ``score`` is the pose-presence score.
-    A keypoint the result lacks (legs of an upper-body result) is [null, null, null]."""
+    A keypoint the result lacks (legs of an upper-body result) is 0, 0, 0 as COCO writes a
+    keypoint that is not labelled (pycocotools needs numbers; our own JSON keeps null), and so
+    is one whose coordinates are not finite."""
     d = result.to_dict(include_world=False)
     out = []
     for person in d["people"]:
         lms = person["landmarks"]
         kps: list = []
         for src in COCO17_FROM_BLAZEPOSE:
-            kps += [lms[src]["x"], lms[src]["y"], lms[src]["visibility"]] if src < len(lms) else [None] * 3
+            xyv = [lms[src]["x"], lms[src]["y"], lms[src]["visibility"]] if src < len(lms) else [None] * 3
+            kps += [0, 0, 0] if None in xyv else xyv
         out.append({"image_id": image_id, "category_id": 1, "keypoints": kps, "score": person["score"]})
     return out
 

@@ -23,6 +23,7 @@ SIGTERM finalise every format (``docs/kill_safety.md``).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import tempfile
@@ -33,13 +34,49 @@ from pathlib import Path
 import numpy as np
 
 from ..api.result import PoseResult
-from ..errors import VideoWriteError
+from ..errors import UsageError, VideoWriteError
+from ..io.video import quiet_opencv
 from .draw import draw_pose
 
 log = logging.getLogger(__name__)
 
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v",
                     ".webm": "VP80"}
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """What an annotated video's suffix gives: PyAV's container and codec (None: OpenCV only)."""
+
+    container: str | None
+    codec: str | None
+    what: str
+
+
+#: The suffixes an annotated video may have, and what each gives (the CLI's help shows this).
+#: Without PyAV's encoder for a row, OpenCV writes ``FOURCC_BY_SUFFIX``'s codec instead.
+VIDEO_OUTPUT_FORMATS = {
+    ".mp4": OutputFormat("mp4", "libx264", "H.264 in a fragmented MP4: plays in browsers, keeps the sound"),
+    ".m4v": OutputFormat("mp4", "libx264", "as .mp4"),
+    ".mov": OutputFormat("mp4", "libx264", "as .mp4"),
+    ".mkv": OutputFormat("matroska", "libx264", "H.264 in Matroska, keeps the sound"),
+    ".webm": OutputFormat(None, None, "VP8 in WebM (OpenCV): plays in browsers, no sound"),
+    ".avi": OutputFormat(None, None, "Motion-JPEG in AVI (OpenCV): large, no sound"),
+}
+
+
+def video_formats_help() -> str:
+    """One line per output suffix: what it gives."""
+    return "; ".join(f"{sfx} {f.what}" for sfx, f in VIDEO_OUTPUT_FORMATS.items())
+
+
+def check_video_name(path: str | os.PathLike) -> None:
+    """Refuse (``UsageError``) an annotated video name whose suffix no writer handles."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in VIDEO_OUTPUT_FORMATS:
+        names = ", ".join(VIDEO_OUTPUT_FORMATS)
+        raise UsageError(f"{path}: an annotated video's name ends in {names} (.mp4: H.264, plays in "
+                         f"browsers), not {suffix or 'nothing'}")
 
 
 @dataclass(frozen=True)
@@ -100,17 +137,18 @@ def _fourcc_for(suffix: str) -> str:
     return FOURCC_BY_SUFFIX.get(suffix, "mp4v")
 
 
-#: Suffixes written as fragmented H.264 MP4 with PyAV when it can.
-FRAGMENTED_MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
-
-
 def pyav_h264_available() -> bool:
     """Whether PyAV with FFmpeg's libx264 encoder is installed."""
+    return pyav_has("libx264")
+
+
+def pyav_has(codec: str) -> bool:
+    """Whether PyAV is installed with FFmpeg's encoder ``codec``."""
     try:
         import av
     except ImportError:
         return False
-    return "libx264" in av.codecs_available
+    return codec in av.codecs_available
 
 
 class _OpenCVEncoder:
@@ -119,7 +157,8 @@ class _OpenCVEncoder:
     def __init__(self, path: Path, fourcc: str, fps: float, size: tuple[int, int]):
         import cv2
 
-        self._vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
+        with quiet_opencv():
+            self._vw = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), size)
         if not self._vw.isOpened():
             raise VideoWriteError(f"{path}: cannot create a video with codec {fourcc} "
                                   "(unsupported suffix or no write permission)")
@@ -133,19 +172,23 @@ class _OpenCVEncoder:
         self._vw.release()
 
 
-class _FragmentedMp4Encoder:
-    """RGB frames into a fragmented H.264 MP4 with PyAV (a keyframe and a fragment per half second)."""
+class _PyAVEncoder:
+    """RGB frames into H.264 with PyAV (a keyframe per half second): a fragmented MP4 (a fragment
+    per keyframe) or Matroska; with ``audio_from``, that file's sound is carried over
+    (``outputs.audio``)."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], container: str = "mp4",
+                 audio_from: str | os.PathLike | None = None):
         from fractions import Fraction
 
         import av
 
         rate = Fraction(round(float(fps) * 1000), 1000).limit_denominator(1001)
+        options = {"flush_packets": "1"}
+        if container == "mp4":
+            options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
         try:
-            self._out = av.open(str(path), mode="w", format="mp4",
-                                options={"movflags": "frag_keyframe+empty_moov+default_base_moof",
-                                         "flush_packets": "1"})
+            self._out = av.open(str(path), mode="w", format=container, options=options)
         except (OSError, av.FFmpegError) as exc:
             raise VideoWriteError(f"{path}: cannot create the video ({exc})") from exc
         self._stream = self._out.add_stream("libx264", rate=rate)
@@ -157,6 +200,12 @@ class _FragmentedMp4Encoder:
                                 "g": str(max(1, round(float(fps) / 2)))}
         self.codec = "h264"
         self.bgr = False
+        self._fps, self._frames = float(fps), 0
+        self._audio = None
+        if audio_from is not None:
+            from .audio import AudioPass
+
+            self._audio = AudioPass.open(audio_from, self._out)
 
     def write(self, frame: np.ndarray) -> None:
         import av
@@ -165,10 +214,15 @@ class _FragmentedMp4Encoder:
         vf = vf.reformat(width=self._stream.width, height=self._stream.height, format="yuv420p")
         for packet in self._stream.encode(vf):
             self._out.mux(packet)
+        self._frames += 1
+        if self._audio is not None:   # the sound up to this frame's end, interleaved with the pictures
+            self._audio.mux_until(self._frames / self._fps)
 
     def release(self) -> None:
         for packet in self._stream.encode():
             self._out.mux(packet)
+        if self._audio is not None:
+            self._audio.finish(self._frames / self._fps)
         self._out.close()
 
 
@@ -188,16 +242,19 @@ class AnnotatedVideoWriter:
 
     def __init__(self, path, fps: float, size: tuple[int, int], *, min_visibility: float = 0.5,
                  draw_rois: bool = False, color_by_id: bool | None = None, max_side: int | None = None,
-                 fourcc: str | None = None, queue_size: int = 8):
+                 fourcc: str | None = None, queue_size: int = 8, audio_from: str | os.PathLike | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.frame_size = (int(size[0]), int(size[1]))
         self.size = scaled_size(self.frame_size, max_side)
         suffix = self.path.suffix.lower()
-        if fourcc is None and suffix in FRAGMENTED_MP4_SUFFIXES and pyav_h264_available():
-            self._enc = _FragmentedMp4Encoder(self.path, fps, self.size)
+        fmt = VIDEO_OUTPUT_FORMATS.get(suffix)
+        if fourcc is None and fmt is not None and fmt.codec is not None and pyav_has(fmt.codec):
+            self._enc = _PyAVEncoder(self.path, fps, self.size, fmt.container, audio_from=audio_from)
         else:
             self._enc = _OpenCVEncoder(self.path, fourcc or _fourcc_for(suffix), fps, self.size)
+        #: Whether the input's sound is in the output (False: no sound there, or no PyAV writer)
+        self.has_audio = getattr(self._enc, "_audio", None) is not None
         self.min_visibility, self.draw_rois = min_visibility, draw_rois
         self.color_by_id = color_by_id
         self.frames_written = 0

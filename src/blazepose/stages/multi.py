@@ -212,7 +212,7 @@ def select_people(landmarks: np.ndarray, visibility: np.ndarray | None = None, *
     with ``replace``, a kept pose which turns out to be a fragment of the later one (the later one
     contains it) is replaced by the later one. Video tracking uses ``min_visible=0,
     replace=False``: a tracked person is never dropped for being partly hidden, and of two tracks
-    on one body the older is kept. ``landmarks`` (N, K, >=2) pixels; ``visibility`` (N, K) or None.
+    on one body the one passed first (``Tracker``: the more visible pose) is kept. ``landmarks`` (N, K, >=2) pixels; ``visibility`` (N, K) or None.
     """
     lm = np.asarray(landmarks, dtype=np.float64)
     vis = None if visibility is None else np.asarray(visibility, dtype=np.float64)

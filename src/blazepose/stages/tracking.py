@@ -24,8 +24,10 @@ and its own filters. Per frame at time ``t`` (seconds), the caller (``VideoSessi
 
    a. ends the tracks whose pose flag is below ``min_tracking_confidence`` (lost);
    b. removes duplicates with the still images' rule (``stages.multi.select_people``: one pose on
-      the same body as another, by OKS, box containment and size); the older track (smaller id;
-      candidates come last) is kept, the other ends;
+      the same body as another, by OKS, box containment and size); the better pose is kept under
+      its own track's id (more visible landmarks; on a tie the older track, smaller id, candidates
+      last) and the other track ends: a track that drifted onto someone else's body with a partial
+      pose ends rather than take that person's place (it may be re-identified later);
    c. gives each remaining candidate an id: the id of a recently ended track when the match is
       unambiguous (re-identification, below), else a new one (0, 1, 2, ... in order of appearance);
    d. smooths each track's pose with its own filters and sets its next ROI from the smoothed aux
@@ -143,6 +145,11 @@ def unambiguous_matches(candidates: list[list[int]], n_ended: int) -> dict[int, 
     return {i: cs[0] for i, cs in enumerate(candidates) if len(cs) == 1 and count[cs[0]] == 1}
 
 
+def _visible(est: PoseEstimate) -> int:
+    """How many of a pose's body landmarks are visible (visibility >= 0.5)."""
+    return int(np.sum(est.visibility[:NUM_BODY] >= 0.5))
+
+
 @dataclass
 class Tracker:
     """Tracks for up to ``max_num_poses`` people; see the module docstring for the protocol."""
@@ -194,7 +201,10 @@ class Tracker:
             self.ended.append(EndedTrack(track.id, track.last_seen, track.roi))
 
     def _drop_duplicates(self, alive: list[tuple[Track, PoseEstimate]]) -> list[tuple[Track, PoseEstimate]]:
-        order = sorted(alive, key=lambda te: (te[0].id is None, te[0].id if te[0].id is not None else 0))
+        # the better pose first (more visible landmarks), then the older track: of two tracks on
+        # one body, the one that drifted onto it with a partial pose ends, the other keeps its id
+        order = sorted(alive, key=lambda te: (-_visible(te[1]), te[0].id is None,
+                                              te[0].id if te[0].id is not None else 0))
         keep = select_people(np.stack([e.landmarks[:NUM_BODY] for _, e in order]),
                              np.stack([e.visibility[:NUM_BODY] for _, e in order]), min_visible=0,
                              replace=False).tolist()

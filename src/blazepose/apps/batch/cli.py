@@ -9,6 +9,7 @@ from ...errors import UsageError
 from ...options import PoseOptions
 from ..cli_checks import check_distinct, check_writable
 from ..options_cli import add_option_arguments
+from .inputs import check_out_folder
 from .options import DEFAULT_BATCH_SIZE, BatchOptions
 from .run import REPORT_NAME, RUNNERS, BatchInterrupted, run_batch
 
@@ -29,6 +30,7 @@ class EngineOrOldRunner(argparse.Action):
 def cmd_batch(args, options: PoseOptions) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    check_out_folder(args.inputs, args.out)
     check_writable("--out", args.out, folder=True)
     if args.csv:
         check_writable("--csv", args.csv)

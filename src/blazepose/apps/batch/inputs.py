@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ...errors import UsageError
 from ...io.images import IMAGE_SUFFIXES
 from ...io.video import VIDEO_SUFFIXES
 
@@ -92,6 +93,19 @@ def glob_inputs(pattern: str) -> list[str]:
     if rest.endswith(("/", os.sep)):   # a trailing separator matches folders only, as in glob
         found = {p: None for p in found if os.path.isdir(p)}
     return sorted(found)
+
+
+def check_out_folder(inputs: Iterable[str], out: str | os.PathLike) -> None:
+    """Refuse (``UsageError``, before anything is written) an output folder that is an input
+    folder or holds an input: its report and result files would land among the inputs. An output
+    folder *inside* an input folder is fine: its files are never taken as inputs."""
+    o = Path(os.path.realpath(out))
+    for raw in inputs:
+        p = Path(raw)
+        if str(raw).strip() and p.exists() and _is_within(Path(os.path.realpath(p)), o):
+            what = "is" if Path(os.path.realpath(p)) == o else "holds"
+            raise UsageError(f"--out {out}: {what} the input {raw}; results would be written among the inputs. "
+                             "Choose an --out outside the inputs (a folder inside an input folder is fine)")
 
 
 def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = None, *, ordered: bool = False

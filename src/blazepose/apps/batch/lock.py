@@ -14,6 +14,7 @@ workers' lock is skipped there (a note in the log).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -61,14 +62,18 @@ class BatchLock:
 
     def acquire(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
-            try:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
-            raise BatchBusyError(f"{self.out}: another blazepose batch (process {holder}) is writing to this "
-                                 "folder; wait for it to finish or choose another --out")
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                try:
+                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                finally:
+                    os.close(fd)
+                raise BatchBusyError(f"{self.out}: another blazepose batch (process {holder}) is writing to "
+                                     "this folder; wait for it to finish or choose another --out")
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)   # the batch before removed the file as it ended: lock the new one
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -95,8 +100,14 @@ class BatchLock:
             os.close(fd)   # closing drops the lock: this batch's own workers take it shared
 
     def release(self) -> None:
+        """End the batch: remove both lock files (the workers' one only when no worker holds it),
+        while still holding the lock; a batch that opened the old file sees it is gone and
+        locks a new one (``acquire``)."""
         if self._fd is not None:
-            os.close(self._fd)   # drops the lock; the file stays (removing it would race a waiter)
+            _remove_unheld(self.out / WORKERS_LOCK_NAME)
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            os.close(self._fd)
             self._fd = None
 
     def __enter__(self) -> "BatchLock":
@@ -105,6 +116,32 @@ class BatchLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (not removed or replaced since it was opened)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    fst = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (fst.st_dev, fst.st_ino)
+
+
+def _remove_unheld(path: Path) -> None:
+    """Remove the workers' lock file if no process holds it (a worker of a killed batch may)."""
+    if fcntl is None:  # pragma: no cover - Windows: no workers' lock
+        return
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        if _try_lock(fd):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    finally:
+        os.close(fd)
 
 
 def hold_workers_lock(out: str | os.PathLike) -> int | None:

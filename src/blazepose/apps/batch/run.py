@@ -18,7 +18,7 @@ from ...runtime.threads import usable_cores
 from .. import interrupts
 from ..progress import progress_bar
 from .runners import chunks_of, run_local, run_ray
-from .inputs import collect_inputs
+from .inputs import check_out_folder, collect_inputs
 from .lock import BatchLock
 from .options import DEFAULT_THREADS_PER_WORKER, BatchOptions
 from .resume import is_up_to_date, write_bytes_atomic
@@ -103,7 +103,9 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
     ``runner`` is ``"local"`` (a process pool) or ``"ray"``; ``engine=`` is its deprecated old name
     (the inference engine is ``options.pose.engine``).
 
-    One batch at a time per ``out`` (``BatchBusyError`` otherwise, see ``lock.py``). Stopped by
+    An ``out`` that is or holds an input is refused (``UsageError``) before anything is written.
+    One batch at a time per ``out`` (``BatchBusyError`` otherwise, see ``lock.py``); its lock
+    files are removed when it ends. Stopped by
     Ctrl-C or SIGTERM, it stops its workers, writes the report (what is complete on disk counts as
     done, the rest as pending) and raises ``BatchInterrupted`` (a ``KeyboardInterrupt`` carrying it).
     Stopped before it found its inputs, the report lists the inputs as given, pending.
@@ -113,6 +115,8 @@ def run_batch(inputs: Iterable[str], out: str | os.PathLike, options: BatchOptio
         runner = engine
     if runner not in RUNNERS:
         raise UsageError(f"runner must be one of {', '.join(RUNNERS)}, got {runner!r}")
+    inputs = list(inputs)
+    check_out_folder(inputs, out)   # nothing is written into an input folder
     out = os.path.abspath(out)
     with _sigterm_as_interrupt(), BatchLock(out):   # Ctrl-C still stops a wait for the folder's lock
         return _run_locked(list(inputs), out, options, workers, threads, runner, address, force, progress_stream)

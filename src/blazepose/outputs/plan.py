@@ -31,6 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence, TextIO
 
 from ..errors import UsageError
 from .draw import DrawStyle
+from .plan_checks import PICTURE_SUFFIXES, STDOUT, check_plan  # noqa: F401 - part of this module's interface
 
 #: The output kinds, in the order their sinks are opened.
 KINDS = ("annotated", "document", "csv", "bvh", "plot3d", "angles", "plot", "mask")
@@ -41,11 +42,8 @@ FLAGS = {"document": "--json", "csv": "--csv", "angles": "--angles", "annotated"
 #: browser-playable video format's suffix, see ``outputs.video.browser_video_format``).
 KIND_SUFFIX = {"document": ".json", "csv": ".csv", "angles": ".angles.json", "annotated": ".annotated.png",
                "mask": ".mask.png", "plot": ".angles.png", "plot3d": ".3d.html", "bvh": ".bvh"}
-#: Picture suffixes a photo's ``annotated`` / ``mask`` / ``plot`` file may have.
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: The kinds written per photo (a folder of them with several photos); the others are one file per run.
 PHOTO_KINDS = frozenset({"annotated", "mask", "plot", "plot3d", "bvh"})
-STDOUT = "-"
 
 
 def output_bases(rels: Sequence[str]) -> list[str]:
@@ -118,8 +116,6 @@ class OutputPlan:
         plan = cls(named, DrawStyle.for_options(options, min_visibility=min_visibility, draw_rois=draw_rois),
                    frozenset(per_input) & set(named), dict(flags or {}), max_side)
         if check:
-            from .plan_checks import check_plan
-
             check_plan(plan, options, [as_input(i) for i in inputs])
         return plan
 

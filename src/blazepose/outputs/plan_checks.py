@@ -14,6 +14,10 @@ from typing import Iterable
 
 from ..errors import InputError, UsageError
 
+#: Picture suffixes a photo's ``annotated`` / ``mask`` / ``plot`` file may have.
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: The ``document`` target that means standard output.
+STDOUT = "-"
 _DOC_SUFFIX = {"json": ".json", "npz": ".npz", "coco": ".coco.json", "csv": ".csv"}
 
 
@@ -86,8 +90,6 @@ def angles_summary(target: str | os.PathLike | None) -> str | None:
 
 def _check_file_name(plan, kind: str, target: str, input_kind: str | None) -> None:
     """A target that names one file: its suffix must give this kind's format."""
-    from .plan import PICTURE_SUFFIXES, STDOUT
-
     flag = plan.flag(kind)
     if kind == "document":
         if target != STDOUT:
@@ -123,7 +125,7 @@ def _outputs(plan, options, items) -> list[tuple[str, str]]:
             out.append((f"{flag} summary", angles_summary(path)))
 
     for kind, path in plan.files().items():
-        if path != "-":
+        if path != STDOUT:
             add(kind, path)
     for own in plan.names(items).values():
         for kind, path in own.items():

@@ -209,11 +209,11 @@ def test_batch_with_corrupt_empty_and_non_image_reports_exactly_those_three(tmp_
     assert "not an image" in reasons["notes.jpg"]
     assert "3 done, 0 skipped (up to date), 3 failed" in p.stderr and "empty.png" in p.stderr
     # one result per good input, in the mirrored tree, equal to process_image; nothing partial left
-    assert sorted(results_in(out)) == sorted(g.relative_to(src).as_posix() + ".json" for g in good)
+    assert sorted(results_in(out)) == sorted(g.relative_to(src).with_suffix("").as_posix() + ".json" for g in good)
     assert not list(out.rglob("*.partial*"))
     pl = landmarker_factory("full")
     for g in good:
-        doc = json.loads((out / (g.relative_to(src).as_posix() + ".json")).read_text())
+        doc = json.loads((out / (g.relative_to(src).with_suffix("").as_posix() + ".json")).read_text())
         (frame,) = doc["frames"]
         ref = pl.process_image(g)
         got = np.array([[lm["x"], lm["y"], lm["z"]] for lm in frame["people"][0]["landmarks"]])
@@ -274,11 +274,11 @@ def test_up_to_date_check_follows_input_and_options(tmp_path):
     assert [d["input"] for d in r.done] == [str(photos[0])] and len(r.skipped) == 1
     r = run_batch([str(src)], out, BatchOptions(annotate=True), workers=1)   # annotated output missing
     assert len(r.done) == 2
-    assert sorted(p.name for p in out.rglob("*.png")) == sorted(p.name + ".annotated.png" for p in photos)
+    assert sorted(p.name for p in out.rglob("*.png")) == sorted(p.stem + ".annotated.png" for p in photos)
     r = run_batch([str(src)], out, BatchOptions(PoseOptions(min_detection_confidence=0.6)), workers=1)   # other options
     assert len(r.done) == 2
     # a result file cut short (not renamed by this tool) is never taken as done
-    res = out / (photos[1].relative_to(src).as_posix() + ".json")
+    res = out / (photos[1].relative_to(src).with_suffix("").as_posix() + ".json")
     res.write_bytes(res.read_bytes()[:-10])
     r = run_batch([str(src)], out, BatchOptions(PoseOptions(min_detection_confidence=0.6)), workers=1)
     assert [d["input"] for d in r.done] == [str(photos[1])]
@@ -300,7 +300,7 @@ def test_resume_redoes_a_result_that_does_not_parse_or_is_not_complete(tmp_path,
     photos = make_photos(src, 2)
     out = tmp_path / "out"
     run_batch([str(src)], out, workers=1)
-    res = out / (photos[1].relative_to(src).as_posix() + ".json")
+    res = out / (photos[1].relative_to(src).with_suffix("").as_posix() + ".json")
     good = res.read_bytes()
     if damage == "torn_middle":        # starts and ends like a whole document
         res.write_bytes(good[:200] + good[len(good) // 2:])
@@ -334,19 +334,19 @@ def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
 
     ext = browser_video_format().ext   # .webm (VP8) unless OpenCV can encode H.264 here
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
-        "batch_report.json", "clip.mp4.angles.json", f"clip.mp4.annotated{ext}", "clip.mp4.json", "sub",
-        "sub/photo_000.png.angles.json", "sub/photo_000.png.annotated.png", "sub/photo_000.png.json"]
-    cap = cv2.VideoCapture(str(out / f"clip.mp4.annotated{ext}"))
+        "batch_report.json", "clip.angles.json", f"clip.annotated{ext}", "clip.json", "sub",
+        "sub/photo_000.angles.json", "sub/photo_000.annotated.png", "sub/photo_000.json"]
+    cap = cv2.VideoCapture(str(out / f"clip.annotated{ext}"))
     n = 0
     while cap.read()[0]:
         n += 1
     assert n == 4 and int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)) == 320
     cap.release()
-    angles = json.loads((out / "clip.mp4.angles.json").read_text())
+    angles = json.loads((out / "clip.angles.json").read_text())
     assert len(angles["frames"]) == 4 and "summary" in angles
     knee = angles["frames"][0]["people"][0]["joints"]["left_knee"]["angle_2d"]
     assert knee is not None and 0 <= knee <= 180
-    doc = json.loads((tmp_path / "out" / "clip.mp4.json").read_text())
+    doc = json.loads((tmp_path / "out" / "clip.json").read_text())
     assert doc["batch"]["kind"] == "video" and len(doc["frames"]) == 4
     assert [f["frame_index"] for f in doc["frames"]] == [0, 1, 2, 3]
     ts = [f["timestamp_ms"] for f in doc["frames"]]

@@ -150,7 +150,7 @@ def squats():
 
 @pytest.mark.slow
 def test_squats_clip_bvh_matches_the_world_landmarks(squats, tmp_path, capsys):
-    path = export(squats, tmp_path / "squats.bvh")
+    (path,) = export(squats, tmp_path / "squats.bvh")
     text = path.read_text()
     pos, frame_time, frames = forward_kinematics(text)
     assert frames == 65 and frame_time == pytest.approx(0.2)         # the clip is 5 fps

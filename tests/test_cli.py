@@ -16,6 +16,8 @@ def run(*args, **kw):
 def test_image_json_annotate_and_mask(tmp_path):
     ann, mask = tmp_path / "a.png", tmp_path / "m.png"
     p = run("image", str(REFERENCE / "pose.jpg"), "--annotate", str(ann), "--mask", str(mask))
+    assert p.returncode == 0 and p.stdout == "", p.stderr     # outputs named: no document on stdout
+    p = run("image", str(REFERENCE / "pose.jpg"), "--annotate", str(ann), "--mask", str(mask), "--json", "-")
     assert p.returncode == 0, p.stderr
     doc = json.loads(p.stdout)
     assert doc["schema_version"] == 2 and doc["model"] == "full"

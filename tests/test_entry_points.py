@@ -84,7 +84,7 @@ def test_squats_clip_same_from_video_batch_and_web(tmp_path, client):
     from_cli = json.loads((tmp_path / "v.json").read_text())
     p = cli("batch", str(SQUATS), "--out", str(tmp_path / "b"))
     assert p.returncode == 0, p.stderr
-    from_batch = json.loads((tmp_path / "b" / "pose_squats.mp4.json").read_text())
+    from_batch = json.loads((tmp_path / "b" / "pose_squats.json").read_text())
     _, from_web, _ = web_video(client, SQUATS, "pose_squats.mp4")
     assert len(from_cli["frames"]) == 65
     assert_same(from_cli, from_batch)
@@ -99,7 +99,7 @@ def test_photo_same_from_image_batch_and_web(tmp_path, client):
     from_cli = json.loads((tmp_path / "i.json").read_text())
     p = cli("batch", str(photo), "--out", str(tmp_path / "b"))
     assert p.returncode == 0, p.stderr
-    from_batch = json.loads((tmp_path / "b" / "000000196141.jpg.json").read_text())
+    from_batch = json.loads((tmp_path / "b" / "000000196141.json").read_text())
     r = client.post("/api/image", files={"file": (photo.name, photo.read_bytes())})
     assert r.status_code == 200, r.text
     from_web = r.json()
@@ -123,7 +123,7 @@ def test_undecodable_frame_is_listed_alike_and_timing_kept(tmp_path, client):
     _, from_web, web_video_bytes = web_video(client, clip, "c.avi")
     (tmp_path / "w.video").write_bytes(web_video_bytes)
     docs = {"cli": json.loads((tmp_path / "v.json").read_text()),
-            "batch": json.loads((tmp_path / "b" / "c.avi.json").read_text()), "web": from_web}
+            "batch": json.loads((tmp_path / "b" / "c.json").read_text()), "web": from_web}
     for name, doc in docs.items():
         skipped = [f for f in doc["frames"] if "error" in f]
         assert [f["frame_index"] for f in skipped] == [4], name
@@ -133,7 +133,7 @@ def test_undecodable_frame_is_listed_alike_and_timing_kept(tmp_path, client):
     assert_same(docs["cli"], docs["web"])
     from blazepose.outputs.video import browser_video_format
 
-    batch_video = tmp_path / "b" / ("c.avi.annotated" + browser_video_format().ext)
+    batch_video = tmp_path / "b" / ("c.annotated" + browser_video_format().ext)
     for video in (tmp_path / "v.avi", batch_video, tmp_path / "w.video"):
         cap = cv2.VideoCapture(str(video))
         n = 0

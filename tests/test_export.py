@@ -41,7 +41,7 @@ def frames():
 
 def test_json_round_trip_within_rounding(tmp_path):
     fr = frames()
-    path = export(fr, tmp_path / "poses.json", model="full")
+    (path,) = export(fr, tmp_path / "poses.json", model="full")
     doc = json.loads(path.read_text())
     assert doc["schema_version"] == 2 and doc["model"] == "full" and "blazepose_version" in doc
     assert doc["coordinates"]["x"].startswith("pixels")
@@ -127,7 +127,7 @@ def test_npz_round_trip_is_exact_with_nan_padding(tmp_path):
 
 def test_coco_results_17_points(tmp_path):
     fr = frames()
-    path = export(fr, tmp_path / "poses.coco.json")
+    (path,) = export(fr, tmp_path / "poses.coco.json")
     entries = json.loads(path.read_text())
     assert entries == coco_results(fr)
     assert [e["image_id"] for e in entries] == [0, 0, 2]
@@ -151,7 +151,7 @@ def test_coco_results_17_points(tmp_path):
 
 def test_export_of_one_result_and_frames_without_index(tmp_path):
     r = person_result(1)
-    doc = json.loads(export(r, tmp_path / "one.json").read_text())
+    doc = json.loads(export(r, tmp_path / "one.json")[0].read_text())
     assert doc["frames"][0]["frame_index"] == 0
     export([r, r], tmp_path / "two.csv")
     assert list(pd.read_csv(tmp_path / "two.csv").frame.unique()) == [0, 1]
@@ -187,9 +187,9 @@ def test_npz_writer_rejects_mixed_landmark_counts(tmp_path):
 def test_read_document_refuses_other_json_with_a_clear_error(tmp_path):
     from blazepose.outputs.export import read_document
 
-    doc = export(frames(), tmp_path / "r.json")
+    (doc,) = export(frames(), tmp_path / "r.json")
     assert [f["frame_index"] for f in read_document(doc)["frames"]] == [0, 1, 2]
-    coco = export(frames(), tmp_path / "r.coco.json")   # a JSON list: valid JSON, not a document
+    (coco,) = export(frames(), tmp_path / "r.coco.json")   # a JSON list: valid JSON, not a document
     with pytest.raises(InputError, match=r"r\.coco\.json: not a result document"):
         read_document(coco)
     other = tmp_path / "other.json"

@@ -284,7 +284,7 @@ def test_video_cli_carries_ids(tmp_path, monkeypatch):
 
     from _video_clips import write_avi
     from blazepose.apps import cli as cli_mod
-    from blazepose.outputs import video as video_out
+    from blazepose.outputs import draw as video_out      # the video writer draws through DrawStyle.draw
 
     frames = two_people_clip(14, woman_absent=range(5, 9))
     clip = write_avi(tmp_path / "two.avi", [cv2.cvtColor(f, cv2.COLOR_RGB2BGR) for f in frames], fps=10.0)

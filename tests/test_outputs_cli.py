@@ -1,6 +1,7 @@
 """``blazepose image --csv --angles --plot`` through the real entry point."""
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -18,7 +19,9 @@ def test_image_csv_angles_and_plot(tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_text("not an image")
     out = tmp_path / "out"
-    p = run("image", str(REFERENCE / "pose.jpg"), str(bad), str(REFERENCE / "dance.jpg"),
+    for name in ("pose.jpg", "dance.jpg"):      # one folder: the pictures are named NAME.angles.png in --plot
+        shutil.copy(REFERENCE / name, tmp_path / name)
+    p = run("image", str(tmp_path / "pose.jpg"), str(bad), str(tmp_path / "dance.jpg"),
             "--json", str(out / "r.json"), "--csv", str(out / "r.csv"), "--angles", str(out / "a.csv"),
             "--plot", str(out / "plots"))
     assert p.returncode == 1 and "Traceback" not in p.stderr       # the broken file is reported

@@ -163,7 +163,7 @@ def test_batch_combined_csv_reads_in_one_call_and_survives_resume(tmp_path):
     assert sorted(df["input"].unique()) == ["clip.mp4", "photos/dance.jpg", "photos/pose.jpg"]
     # every value is the one in that input's result document
     for rel in df["input"].unique():
-        doc = json.loads((out / (rel + ".json")).read_text())
+        doc = json.loads((out / (os.path.splitext(rel)[0] + ".json")).read_text())   # NAME.json for NAME.EXT
         want = [(f["frame_index"], p["id"], lm["id"], lm["x"], lm["y"], lm["world_z"])
                 for f in doc["frames"] for p in f.get("people", []) for lm in p["landmarks"]]
         got = df[df["input"] == rel]

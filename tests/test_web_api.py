@@ -588,7 +588,7 @@ def test_fifo_lock_serves_waiters_in_arrival_order():
 
 
 def test_a_job_failing_half_way_keeps_what_it_wrote(client, tmp_path, monkeypatch):
-    import blazepose.outputs.video as video_out
+    import blazepose.outputs.draw as video_out     # the video writer draws through DrawStyle.draw
 
     real, calls = video_out.draw_pose, []
 

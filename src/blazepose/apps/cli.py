@@ -20,67 +20,42 @@ from ..models import registry
 from ..options import PoseOptions
 from .options_cli import add_option_arguments, options_from_args
 from .progress import show_model_fetches
-from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
-                         check_min_visibility, check_writable)
 
 log = logging.getLogger("blazepose")
 
-#: Picture suffixes ``--annotate`` / ``--mask`` / ``--plot`` accept for one photo.
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: ``image``'s flags for each output kind (``outputs.plan.KINDS``), in the order they are checked.
+IMAGE_FLAGS = {"annotated": "annotate", "mask": "mask", "plot": "plot", "plot3d": "plot3d", "bvh": "bvh",
+               "document": "json", "csv": "csv", "angles": "angles"}
 
 
-def output_names(items, target: str | None, suffix: str) -> dict[str, Path]:
-    """Where each photo's ``--annotate`` / ``--mask`` / ``--plot`` picture goes.
+def image_inputs(paths: list[str]):
+    """The photos ``image`` processes, the inputs that matched nothing, and the videos found in
+    folders or globs (skipped with a note). A video named on its own is a ``UsageError``."""
+    import os
 
-    One photo: ``target`` itself (a file name with an image extension). Several: ``target`` is
-    a folder and each picture is named after its photo: ``TARGET/x.SUFFIX`` while the photos' names
-    differ; when two would share a name (``a/x.jpg`` and ``b/x.jpg``, or ``x.jpg`` and ``x.png``)
-    every picture is named after the photo's path below the inputs' common folder, extension
-    included (``TARGET/a/x.jpg.SUFFIX``), so nothing is ever overwritten.
-    """
-    if not target:
-        return {}
-    if len(items) == 1:
-        return {items[0].source: Path(target)}
-    stems = [Path(it.rel).stem for it in items]
-    unique = len(set(stems)) == len(stems)
-    return {it.source: Path(target) / ((s if unique else it.rel) + suffix) for it, s in zip(items, stems)}
+    from .batch.inputs import collect_inputs
+
+    items, missing = collect_inputs(paths, ordered=True)
+    named = {os.path.abspath(p) for p in paths}
+    for it in items:
+        if it.kind == "video" and it.source in named:
+            raise UsageError(f"{it.source}: is a video; blazepose image reads photos (use blazepose video "
+                             "or blazepose batch)")
+    return [it for it in items if it.kind != "video"], missing, [it for it in items if it.kind == "video"]
 
 
-def check_image_outputs(args, items) -> None:
-    """Refuse, before any model loads, outputs that cannot be written as asked."""
-    check_min_visibility(args.min_visibility)
-    for flag, target, suffixes in (("--annotate", args.annotate, PICTURE_SUFFIXES),
-                                   ("--mask", args.mask, PICTURE_SUFFIXES), ("--plot", args.plot, PICTURE_SUFFIXES),
-                                   ("--plot3d", args.plot3d, (".html",)), ("--bvh", args.bvh, (".bvh",))):
-        if not target:
-            continue
-        t = Path(target)
-        if len(items) == 1:
-            if t.is_dir() or target.endswith(("/", "\\")) or t.suffix.lower() not in suffixes:
-                what = ("a picture file name ending in .png (or .jpg)" if suffixes is PICTURE_SUFFIXES
-                        else f"a file name ending in {suffixes[0]}")
-                raise UsageError(f"{flag} {target}: give {what} for one photo")
-        elif t.exists() and not t.is_dir():
-            raise UsageError(f"{flag} {target}: with several photos this names a folder, and a file is there")
-    check_export_name("--json", args.json, ("json", "npz", "coco"))
-    check_export_name("--csv", args.csv, ("csv",))
-    check_angles_name(args.angles)
-    several = len(items) > 1
-    for flag in ("json", "csv", "angles", "annotate", "mask", "plot", "plot3d", "bvh"):
-        if getattr(args, flag):
-            check_writable(f"--{flag}", getattr(args, flag),
-                           folder=several and flag not in ("json", "csv", "angles"))
-    if args.plot:
-        from ..outputs.plot import require_matplotlib
+def image_plan(args, options: PoseOptions, items):
+    """The ``OutputPlan`` of ``blazepose image``: one photo writes each output to its name, several
+    photos a folder per picture kind; the document goes to stdout only when no output is named
+    (or with ``--json -``)."""
+    from ..outputs.plan import PHOTO_KINDS, OutputPlan, STDOUT
 
-        require_matplotlib()
-    if args.bvh and getattr(args, "upper_body_only", False):
-        raise UsageError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
-    if args.plot3d:
-        from ..outputs.plot3d import require_plotly
-
-        require_plotly()
+    targets = {kind: getattr(args, flag) for kind, flag in IMAGE_FLAGS.items()}
+    if not any(targets.values()):
+        targets["document"] = STDOUT
+    return OutputPlan.build(targets, options, inputs=items, min_visibility=args.min_visibility,
+                            draw_rois=args.draw_roi, per_input=PHOTO_KINDS if len(items) > 1 else (),
+                            flags={k: f"--{f}" for k, f in IMAGE_FLAGS.items()})
 
 
 def image_coco_ids(args, items) -> list[int] | None:
@@ -99,85 +74,44 @@ def image_coco_ids(args, items) -> list[int] | None:
 
 def cmd_image(args, options: PoseOptions) -> int:
     import contextlib
-    from dataclasses import replace
-
-    import cv2
 
     from ..api.landmarker import PoseLandmarker
-    from ..outputs.angles import AnglesWriter
-    from ..outputs.draw import draw_pose
-    from ..outputs.export import (CocoWriter, CsvWriter, JsonWriter, document_header, format_from_path,
-                                  image_frame, open_writer, skipped_frame)
-    from .batch.inputs import collect_inputs
+    from ..outputs.export import document_header
+    from ..outputs.plan import PHOTO_KINDS
+    from .loop import run_images
 
-    items, missing = collect_inputs(args.paths, ordered=True)
+    items, missing, videos = image_inputs(args.paths)
     if not items:
-        raise InputError("; ".join(m["error"] for m in missing) or "no photo to process")
-    check_image_outputs(args, items)
+        raise InputError("; ".join(m["error"] for m in missing) or "no photo to process"
+                         + (f" ({len(videos)} video(s) skipped: use blazepose video)" if videos else ""))
+    plan = image_plan(args, options, items)
     coco_ids = image_coco_ids(args, items)
-    names = {flag: output_names(items, getattr(args, flag), suffix) for flag, suffix in
-             (("annotate", ".annotated.png"), ("mask", ".mask.png"), ("plot", ".angles.png"),
-              ("plot3d", ".3d.html"), ("bvh", ".bvh"))}
-    check_distinct([(f"--{flag}", str(out)) for flag, per_photo in names.items() for out in per_photo.values()]
-                   + [("--json", args.json), ("--csv", args.csv), ("--angles", args.angles),
-                      ("--angles summary", angles_summary(args.angles))], [it.source for it in items])
-    options = options.replace(enable_segmentation=bool(args.mask) or options.enable_segmentation)
+    if videos:
+        print(f"note: {len(videos)} video(s) skipped ({', '.join(v.rel for v in videos)}): blazepose image "
+              "reads photos; use blazepose video or blazepose batch for videos", file=sys.stderr)
+    options = options.replace(enable_segmentation="mask" in plan.targets or options.enable_segmentation)
     meta = document_header(options, items[0].source if len(items) == 1 else None)
-    failed = [m["error"] for m in missing]
-    n_done = 0
+    names = plan.names(items) if plan.per_input else {}
+    run_wide = plan.files()
     with contextlib.ExitStack() as stack:
         pl = stack.enter_context(PoseLandmarker(options))
-        as_doc = not args.json or format_from_path(args.json) == "json"
-        doc = stack.enter_context(JsonWriter(args.json or sys.stdout, meta)) if as_doc else None
-        sinks = [] if as_doc else [stack.enter_context(open_writer(args.json, meta=meta))]
-        if args.csv:
-            sinks.append(stack.enter_context(CsvWriter(args.csv)))
-        if args.angles:
-            sinks.append(stack.enter_context(AnglesWriter(args.angles, meta)))
-        for index, item in enumerate(items):
-            try:
-                rgb = pl.load(item.source)
-                res = replace(pl.process_image(rgb), frame_index=index)
-            except BlazePoseError as exc:
-                failed.append(str(exc))
-                print(f"error: {exc}", file=sys.stderr)
-                if doc is not None:
-                    doc.write(skipped_frame(index, None, str(exc), file=item.source))
-                continue
-            n_done += 1
-            if doc is not None:
-                doc.write(image_frame(res, item.source))
-            for s in sinks:   # COCO results carry the photo's COCO id
-                s.write(res, rgb, **({"image_id": coco_ids[index]} if isinstance(s, CocoWriter) and coco_ids else {}))
-            if item.source in names["plot"]:
-                from ..outputs.plot import plot_image_angles
+        sinks = plan.open_sinks(stack, {k: p for k, p in run_wide.items() if k not in PHOTO_KINDS}, meta,
+                                stream=sys.stdout, image_ids=coco_ids)
 
-                plot_image_angles(rgb, res, names["plot"][item.source], min_visibility=args.min_visibility)
-            if item.source in names["annotate"]:
-                out = names["annotate"][item.source]
-                out.parent.mkdir(parents=True, exist_ok=True)
-                img = draw_pose(rgb, res, min_visibility=args.min_visibility, draw_rois=args.draw_roi)
-                if not cv2.imwrite(str(out), img[..., ::-1]):
-                    failed.append(f"{out}: cannot write image")
-            if item.source in names["plot3d"]:
-                from ..outputs.plot3d import plot3d
+        def own(photo_stack, item):
+            paths = names.get(item.source) or {k: p for k, p in run_wide.items() if k in PHOTO_KINDS}
+            return plan.open_sinks(photo_stack, paths, meta, title=Path(item.source).name)
 
-                plot3d(res, names["plot3d"][item.source], title=Path(item.source).name)
-            if item.source in names["bvh"]:
-                from ..outputs.bvh import BvhWriter
-
-                with BvhWriter(names["bvh"][item.source]) as bvh:
-                    bvh.write(res)
-            if item.source in names["mask"] and res.mask is not None:
-                out = names["mask"][item.source]
-                out.parent.mkdir(parents=True, exist_ok=True)
-                cv2.imwrite(str(out), (res.mask * 255 + 0.5).astype("uint8"))
-        if doc is not None:     # inputs that name nothing come last, as error frames like a bad photo
-            for k, m in enumerate(missing):
-                doc.write(skipped_frame(len(items) + k, None, m["error"], file=m["input"]))
+        run = run_images(pl, items, sinks, open_own=own,
+                         on_error=lambda err: print(f"error: {err}", file=sys.stderr))
+        for k, m in enumerate(missing):    # inputs that name nothing come last, as error frames
+            for s in sinks:
+                s.skip(len(items) + k, None, m["error"], file=m["input"])
+    failed = len(run.failed) + len(missing)
+    for m in missing:
+        print(f"error: {m['error']}", file=sys.stderr)
     if len(items) > 1 or failed:
-        print(f"{n_done} processed, {len(failed)} failed" + "".join(f"\n  failed: {f}" for f in failed),
-              file=sys.stderr)
+        print(f"{run.done} processed, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -237,14 +171,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("image", help="landmarks of still images, as JSON")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, folders (searched recursively) or glob patterns")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, folders (searched recursively) or glob "
+                   "patterns; videos found in folders or globs are skipped with a note")
     add_option_arguments(p, segmentation=True)
-    p.add_argument("--json", metavar="FILE", help="results here instead of stdout: .json (the document), "
-                   ".coco.json (COCO keypoint results) or .npz, chosen by the name as export() does")
+    p.add_argument("--json", metavar="FILE", help="the results: .json (the document), .coco.json (COCO "
+                   "keypoint results) or .npz, chosen by the name as export() does; '-' is stdout. Without "
+                   "--json the document goes to stdout only when no other output is named")
     p.add_argument("--coco-annotations", metavar="FILE", help="with --json NAME.coco.json: image ids from this "
                    "COCO annotation file (its images' file_name -> id), as COCOeval matches them; without it a "
                    "photo named by a number (000000197388.jpg) has that id (197388), else its position 0..N-1")
-    p.add_argument("--annotate", metavar="OUT", help="annotated PNG (a folder when several images)")
+    p.add_argument("--annotate", metavar="OUT", help="annotated PNG (a folder when several images: "
+                   "NAME.annotated.png each, mirroring sub-folders; NAME.EXT.annotated.png where two photos "
+                   "share a name)")
     p.add_argument("--mask", metavar="OUT", help="segmentation mask PNG (a folder when several images)")
     p.add_argument("--min-visibility", type=float, default=0.5, metavar="P",
                    help="drawing only: hide landmarks less visible than this (default 0.5)")

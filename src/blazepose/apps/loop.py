@@ -1,4 +1,4 @@
-"""``run_video``: the one loop from a video's frames to its outputs.
+"""``run_video`` and ``run_images``: the only loops from inputs to their outputs (sinks).
 
 ``blazepose video``, ``blazepose batch`` and the web server's video jobs all call it with a
 ``VideoSession``, an open ``VideoReader`` and their sinks (``outputs.export`` states the sink
@@ -7,14 +7,18 @@ protocol), so they write the same frames, skip the same frames and keep the same
 Frames the decoder rejects are reported to every sink with ``skip(frame_index, timestamp_ms,
 error)`` in their place in the frame order (the JSON records them, the annotated video repeats
 its previous picture); the others go through the session and to every sink with
-``write(result, image)``.
+``write(result, frame)``.
+
+``blazepose image`` and the web server's photos call ``run_images`` with a landmarker, the photos
+and their sinks (``outputs.plan.OutputPlan.open_sinks``); a photo that cannot be read is a
+``skip`` with its error, and the next photo is processed.
 """
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 
@@ -52,7 +56,7 @@ def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smooth
     their owner closes them (so that an interrupted run still finalises every file).
     """
     run = VideoRun()
-    needs_images = any(getattr(s, "needs_images", False) for s in sinks)
+    needs_frames = any(getattr(s, "needs_frames", False) for s in sinks)
 
     def report_skipped(upto: int | None) -> None:
         while run.skipped < len(reader.errors):
@@ -63,14 +67,14 @@ def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smooth
             for s in sinks:
                 s.skip(err.index, err.timestamp_ms, err.problem)
 
-    frames = session.process_video(reader, offline_smoothing=offline_smoothing, return_frames=needs_images,
+    frames = session.process_video(reader, offline_smoothing=offline_smoothing, return_frames=needs_frames,
                                    progress=progress.update if progress is not None else None, stop=stop)
     try:
         for item in frames:
-            image, result = item if needs_images else (None, item)
+            frame, result = item if needs_frames else (None, item)
             report_skipped(result.frame_index)
             for s in sinks:
-                s.write(result, image)
+                s.write(result, frame)
             run.frames += 1
             run.frames_with_pose += bool(len(result))
             run.detector_frames += bool(result.meta.get("detector"))
@@ -80,6 +84,61 @@ def run_video(session, reader, sinks: Sequence, progress=None, *, offline_smooth
             report_skipped(None)
     finally:
         frames.close()
+    return run
+
+
+@dataclass
+class ImageRun:
+    """What ``run_images`` did: photos written, and the error of each photo that failed."""
+
+    done: int = 0
+    failed: list = field(default_factory=list)
+
+
+def run_images(landmarker, items: Sequence, sinks: Sequence = (), *,
+               open_own: Callable[[contextlib.ExitStack, object], Sequence] | None = None,
+               label: Callable[[object], str] = lambda item: item.source,
+               on_error: Callable[[str], None] | None = None) -> ImageRun:
+    """Each photo of ``items`` (with ``source``) through ``landmarker.process_image`` into ``sinks``
+    (the run's: documents, CSV, angles) and the sinks ``open_own(stack, item)`` opens for that
+    photo alone (its annotated picture, mask, ...; closed once it is written).
+
+    The result's ``frame_index`` is the photo's position and its ``meta["file"]`` is
+    ``label(item)`` (the document's ``"file"``). A photo that cannot be read, or whose own outputs
+    cannot be written, is reported to ``on_error`` and, unread, to every sink as ``skip``; the loop
+    goes on with the next photo.
+    """
+    from dataclasses import replace
+
+    from ..errors import BlazePoseError
+
+    run = ImageRun()
+
+    def failed(exc: BaseException) -> None:
+        run.failed.append(str(exc))
+        if on_error is not None:
+            on_error(str(exc))
+
+    for index, item in enumerate(items):
+        try:
+            frame = landmarker.load(item.source)
+            result = landmarker.process_image(frame)
+        except BlazePoseError as exc:
+            failed(exc)
+            for s in sinks:
+                s.skip(index, None, str(exc), file=label(item))
+            continue
+        result = replace(result, frame_index=index, meta={**result.meta, "file": label(item)})
+        for s in sinks:
+            s.write(result, frame)
+        try:
+            with contextlib.ExitStack() as stack:
+                for s in (open_own(stack, item) if open_own is not None else ()):
+                    s.write(result, frame)
+        except BlazePoseError as exc:
+            failed(exc)
+            continue
+        run.done += 1
     return run
 
 

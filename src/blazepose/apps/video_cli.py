@@ -32,74 +32,52 @@ from ..options import OptionsError, PoseOptions
 from .analysis import VideoAnalysis, add_video_analysis_options
 from .biomech import add_biomech_options, check_biomech, finish_biomech, only_person, open_biomech_sinks, wants_biomech
 from .loop import run_video, smoothing_name, stop_on_signals, video_header
-from .cli_checks import (angles_summary, check_angles_name, check_distinct, check_export_name,
-                         check_min_visibility, check_writable, int_at_least)
+from .cli_checks import int_at_least
 from .options_cli import add_option_arguments
 from .progress import progress_bar
 
 
-def check_3d_outputs(args) -> None:
-    """Refuse ``--bvh`` / ``--plot3d`` names that cannot be written, and a missing plotly, before
-    any model loads or frame is read."""
-    for flag, target, suffix in (("--bvh", getattr(args, "bvh", None), ".bvh"),
-                                 ("--plot3d", getattr(args, "plot3d", None), ".html")):
-        if target and (Path(target).is_dir() or Path(target).suffix.lower() != suffix):
-            raise UsageError(f"{flag} {target}: give a file name ending in {suffix}")
-    if getattr(args, "plot3d", None):
-        from ..outputs.plot3d import require_plotly
-
-        require_plotly()
+#: ``video``'s flags for each output kind (``outputs.plan.KINDS``), in the order they are checked.
+VIDEO_FLAGS = {"annotated": "output", "document": "json", "csv": "csv", "bvh": "bvh", "plot3d": "plot3d",
+               "angles": "angles", "plot": "plot"}
 
 
-def open_3d_sinks(stack: contextlib.ExitStack, args, *, title: str | None = None) -> list:
-    """The ``--bvh`` and ``--plot3d`` sinks asked for, entered on ``stack`` (written on close)."""
-    from ..outputs.bvh import BvhWriter
-    from ..outputs.plot3d import Plot3dWriter
+def video_plan(args, options: PoseOptions):
+    """The ``OutputPlan`` of ``blazepose video`` (every output one file), checked with the
+    biomechanics outputs before any model loads or frame is read."""
+    from types import SimpleNamespace
 
-    sinks = []
-    if getattr(args, "bvh", None):
-        sinks.append(stack.enter_context(BvhWriter(args.bvh)))
-    if getattr(args, "plot3d", None):
-        sinks.append(stack.enter_context(Plot3dWriter(args.plot3d, title=title)))
-    return sinks
+    from ..outputs.plan import OutputPlan
+    from ..outputs.plan_checks import check_distinct
+
+    if not (any(getattr(args, f) for f in VIDEO_FLAGS.values()) or args.reps or wants_biomech(args)):
+        raise UsageError("nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --bvh FILE, --plot3d FILE, "
+                         "--angles FILE, --plot OUT.png, --reps EXERCISE, --trc/--c3d/--mot FILE and/or --opensim DIR")
+    if args.offline_smoothing and not options.smooth_landmarks:
+        raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
+    flags = {k: "-o" if f == "output" else f"--{f}" for k, f in VIDEO_FLAGS.items()}
+    source = SimpleNamespace(source=str(args.input), rel=Path(str(args.input)).name, kind="video")
+    plan = OutputPlan.build({k: getattr(args, f) for k, f in VIDEO_FLAGS.items()}, options, inputs=[source],
+                            min_visibility=args.min_visibility, draw_rois=args.draw_roi, flags=flags)
+    check_distinct([(flags[k], str(p)) for k, p in plan.files().items()] + check_biomech(args), [source.source])
+    if args.output:
+        from ..outputs.video import check_video_name
+
+        check_video_name(args.output)
+    return plan
 
 
 def cmd_video(args, options: PoseOptions) -> int:
     from ..io.video import VideoReader
 
-    if not (args.output or args.json or args.csv or args.bvh or args.plot3d or args.angles or args.plot
-            or args.reps or wants_biomech(args)):
-        print("error: nothing to write: give -o OUT.mp4, --json FILE, --csv FILE, --bvh FILE, --plot3d FILE, "
-              "--angles FILE, --plot OUT.png, --reps EXERCISE, --trc/--c3d/--mot FILE and/or --opensim DIR",
-              file=sys.stderr)
-        return 2
-    if args.offline_smoothing and not options.smooth_landmarks:
-        raise OptionsError("--offline-smoothing and --no-smooth-landmarks exclude each other")
-    check_3d_outputs(args)
-    json_format = check_export_name("--json", args.json, ("json", "npz", "coco"))
-    check_export_name("--csv", args.csv, ("csv",))
-    check_angles_name(args.angles)
-    check_min_visibility(args.min_visibility)
-    if args.output:
-        from ..outputs.video import check_video_name
-
-        check_video_name(args.output)
-    outputs = [("-o", args.output), ("--json", args.json), ("--csv", args.csv), ("--bvh", args.bvh),
-               ("--plot3d", args.plot3d), ("--angles", args.angles), ("--plot", args.plot)]
-    for flag, target in outputs:
-        if target:
-            check_writable(flag, target)
-    outputs += check_biomech(args)
-    check_distinct(outputs + [("--angles summary", angles_summary(args.angles))], [str(args.input)])
-    if args.bvh and options.upper_body_only:
-        raise UsageError(f"--bvh {args.bvh}: a BVH skeleton needs the legs; upper_body_only gives landmarks 0..24")
+    plan = video_plan(args, options)
     reader = VideoReader(args.input, max_frames=args.max_frames)
     total = reader.frame_count
     if args.max_frames:
         total = min(total, args.max_frames) if total else args.max_frames
     sinks: list = []
     try:
-        run, bio = _run(args, options, reader, total, json_format, sinks)
+        run, bio = _run(args, options, plan, reader, total, sinks)
     except KeyboardInterrupt as exc:   # the outputs are closed as interrupted: say what they keep
         run = getattr(exc, "run", None)
         kept = f"{run.frames if run else _frames_done(sinks)} frames kept"
@@ -120,28 +98,17 @@ def _frames_done(sinks) -> int:
     return max([getattr(s, "frames_written", 0) or 0 for s in sinks] + [0])
 
 
-def _run(args, options, reader, total, json_format, sinks: list):
+def _run(args, options, plan, reader, total, sinks: list):
     """The run itself: opens the outputs (appended to ``sinks``) and feeds them; raises
     ``KeyboardInterrupt`` (the outputs closed as interrupted) when Ctrl-C or SIGTERM stops it."""
     from ..api.landmarker import PoseLandmarker
-    from ..outputs.export import CsvWriter, JsonWriter, open_writer
-    from ..outputs.video import AnnotatedVideoWriter
 
     with stop_on_signals() as stop, contextlib.ExitStack() as stack:
         stack.callback(reader.close)
         pl = stack.enter_context(PoseLandmarker(options))
         meta = video_header(options, str(args.input), reader, smoothing_name(options, args.offline_smoothing))
-        if args.output:
-            sinks.append(stack.enter_context(AnnotatedVideoWriter(
-                args.output, reader.fps, (reader.width, reader.height), min_visibility=args.min_visibility,
-                draw_rois=args.draw_roi, color_by_id=True if options.max_num_poses > 1 else None,
-                audio_from=args.input)))
-        if args.json:
-            sinks.append(stack.enter_context(JsonWriter(args.json, meta) if json_format == "json"
-                                             else open_writer(args.json, json_format, meta=meta)))
-        if args.csv:
-            sinks.append(stack.enter_context(CsvWriter(args.csv)))
-        sinks += open_3d_sinks(stack, args, title=Path(str(args.input)).name)
+        files = {k: p for k, p in plan.files().items() if k != "angles"}   # angles: with the analysis below
+        sinks[:] = plan.open_sinks(stack, files, meta, video=reader, title=Path(str(args.input)).name)
         sinks.append(stack.enter_context(VideoAnalysis(args, meta)))
         bio = open_biomech_sinks(stack, args, Path(str(args.input)).stem)
         sinks += bio.values()

@@ -21,6 +21,7 @@ visibilities like every probability, to 1e-5 (``ROUNDING["prob"]`` of ``api/resu
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ import numpy as np
 from ..api.result import ROUNDING, PoseResult
 from ..errors import InputError
 from ..landmark import Landmark as L
+from .sink import Sink, write_all
 
 #: The joints, each as (first segment end, vertex, second segment end).
 JOINTS: dict[str, tuple[int, int, int]] = {
@@ -261,23 +263,25 @@ def summary_path(path: str | os.PathLike) -> Path:
     return p.with_name(p.stem + ".summary.csv")
 
 
-class AnglesWriter:
+class AnglesWriter(Sink):
     """Joint angles of each frame to CSV or JSON (chosen by the extension), then a summary.
 
-    Streams like the landmark writers (valid file after every frame). ``close()`` adds the range
-    of motion summary: to the JSON document as ``"summary"``, for CSV to ``NAME.summary.csv``
-    beside the file (``SUMMARY_CSV_HEADER``). Both are written even when a run stops early, as
-    long as the writer is closed (a ``with`` block closes it on errors too).
+    Streams like the landmark writers (valid file after every frame, checked writes). ``close()``
+    adds the range of motion summary: to the JSON document as ``"summary"``, for CSV to
+    ``NAME.summary.csv`` beside the file (``SUMMARY_CSV_HEADER``). Both are written even when a
+    run stops early, as long as the writer is closed (a ``with`` block closes it on errors too).
     """
 
     def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None, *,
                  min_visibility: float = 0.5, fmt: str | None = None):
         from .export import JsonWriter, header
 
+        super().__init__()
         self.path = Path(path)
         self.format = fmt or _format_from_suffix(self.path)
         self.min_visibility = min_visibility
         self._frames: list[JointAngles] = []
+        self._extra: dict[str, Any] | None = None
         if self.format == "json":
             m = dict(meta) if meta is not None else header(None)
             m.update(angles={"unit": "degrees, 0 to 180, 180 = straight",
@@ -289,54 +293,45 @@ class AnglesWriter:
             self._writer = JsonWriter(self.path, m)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "w", newline="")
-            self._csv = csv.writer(self._f)
-            self._csv.writerow(ANGLES_CSV_HEADER)
-            self._f.flush()
-        self._closed = False
+            self._f = open(self.path, "wb", buffering=0)
+            self._rows([ANGLES_CSV_HEADER])
+        self.paths.append(self.path)
 
-    #: Sink protocol (see ``outputs.export``): no pixels needed.
-    needs_images = False
+    def _rows(self, rows, f=None, path=None) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        for row in rows:
+            w.writerow(["" if v is None else v for v in row])
+        if buf.tell():
+            write_all(f or self._f, buf.getvalue().encode(), path or self.path)
 
-    def write(self, item: PoseResult | JointAngles, image=None) -> JointAngles:
+    def write(self, result: PoseResult | JointAngles, frame=None) -> None:
         """Add a frame's joint angles (from a result, or already computed)."""
-        ja = _as_angles(item)
+        ja = _as_angles(result)
         self._frames.append(ja)
         if self.format == "json":
             self._writer.write(ja.to_dict())
         else:
-            for row in angle_rows(ja):
-                self._csv.writerow(["" if v is None else v for v in row])
-            self._f.flush()
-        return ja
-
-    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
-        """A frame that could not be read: no angles for it."""
+            self._rows(angle_rows(ja))
 
     def summary(self) -> dict[str, Any]:
         return summarize(self._frames, min_visibility=self.min_visibility)
 
-    def close(self, extra: dict[str, Any] | None = None) -> None:
+    def close(self, complete: bool = True, extra: dict[str, Any] | None = None) -> None:
         """Write the summary and close; ``extra`` keys (e.g. a rep count) go to the JSON footer."""
-        if self._closed:
-            return
-        self._closed = True
+        self._extra = extra
+        super().close(complete)
+
+    def _finish(self, complete: bool) -> None:
         s = self.summary()
         if self.format == "json":
-            self._writer.close(footer={"summary": s, **(extra or {})})
-        else:
-            self._f.close()
-            with open(summary_path(self.path), "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(SUMMARY_CSV_HEADER)
-                for row in summary_rows(s):
-                    w.writerow(["" if v is None else v for v in row])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+            self._writer.close(complete, footer={"summary": s, **(self._extra or {})})
+            return
+        self._f.close()
+        out = summary_path(self.path)
+        with open(out, "wb", buffering=0) as f:
+            self._rows([SUMMARY_CSV_HEADER, *summary_rows(s)], f, out)
+        self.paths.append(out)
 
 
 def _format_from_suffix(path: Path) -> str:

@@ -72,6 +72,7 @@ import numpy as np
 from ..api.result import PoseResult
 from ..errors import InputError
 from ..landmark import NUM_LANDMARKS
+from .sink import Sink, write_all
 
 log = logging.getLogger(__name__)
 
@@ -282,17 +283,16 @@ def bvh_text(world: np.ndarray, pixels: np.ndarray, frame_time: float) -> str:
 
 
 # ---- frames, people and files -----------------------------------------------------------------
-class BvhWriter:
+class BvhWriter(Sink):
     """A sink: buffers every frame's people (world landmarks and image x, y only) and writes the
     BVH files on ``close``. One person seen: ``path``; several: one file per track id,
     ``NAME.id<ID>.bvh`` beside ``path`` (e.g. ``out/clip.id0.bvh``). ``paths`` lists the files
     written. Nobody in any frame: nothing is written (a warning is logged)."""
 
     def __init__(self, path: str | os.PathLike):
+        super().__init__()
         self.path = Path(path)
         self._frames: list[tuple[float | None, dict[int, tuple[np.ndarray, np.ndarray]]]] = []
-        self.paths: list[Path] = []
-        self._closed = False
 
     def write(self, result: PoseResult, frame=None) -> None:
         """Add one frame (``frame``, the picture, is not used)."""
@@ -303,7 +303,7 @@ class BvhWriter:
                   for n, i in enumerate(result.ids)}
         self._frames.append((result.timestamp_ms, people))
 
-    def skip(self, frame_index: int, timestamp_ms: float | None, error=None) -> None:
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> None:
         """A frame that could not be read: every person holds their pose through it."""
         self._frames.append((timestamp_ms, {}))
 
@@ -333,26 +333,28 @@ class BvhWriter:
             pixels.append(last[1])
         return bvh_text(np.array(world), np.array(pixels), self.frame_time())
 
-    def close(self) -> list[Path]:
-        if self._closed:
-            return self.paths
-        self._closed = True
+    def _finish(self, complete: bool) -> None:
+        """Write one file per person (``paths``); also after an interruption (frames so far)."""
         ids = self.ids()
         if not ids:
             log.warning("%s: nobody in any frame; no BVH file written", self.path)
-            return self.paths
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for i in sorted(ids):
-            out = self.path if len(ids) == 1 else self.path.with_name(f"{self.path.stem}.id{i}{self.path.suffix}")
-            out.write_text(self.person_text(i))
+            out = self.path if len(ids) == 1 else person_path(self.path, i)
+            _write_text(out, self.person_text(i))
             self.paths.append(out)
-        return self.paths
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+def person_path(path: str | os.PathLike, person_id: int) -> Path:
+    """Where ``BvhWriter`` puts person ``person_id`` when there are several: ``NAME.id<ID>.bvh``."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.id{int(person_id)}{p.suffix}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    with open(path, "wb", buffering=0) as f:
+        write_all(f, text.encode(), path)
 
 
 def write_bvh(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, *,
@@ -375,5 +377,5 @@ def write_bvh(results: PoseResult | Iterable[PoseResult], path: str | os.PathLik
             log.info("%s: %d people; writing id %d (most frames)", path, len(ids), person_id)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buf.person_text(int(person_id)))
+    _write_text(path, buf.person_text(int(person_id)))
     return path

@@ -7,6 +7,8 @@ the visibility threshold is applied here, at drawing time only.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -21,6 +23,33 @@ ROI_COLOR = (255, 0, 255)
 #: Colours for people by id (multi-person drawing), cycled.
 ID_COLORS = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
              (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212))
+
+
+@dataclass(frozen=True)
+class DrawStyle:
+    """How a run draws its pictures and videos, chosen once for the whole run.
+
+    ``min_visibility``: landmarks less visible than this are not drawn; ``draw_rois``: draw the
+    model's region of interest; ``color_by_id``: each person in their id's colour (True), in
+    left/right colours (False), or decided per picture by the number of people (None, what
+    ``draw_pose`` does alone). ``for_options`` decides it from the options (several people
+    possible: by id, on every frame), so every entry point draws a clip alike.
+    """
+
+    min_visibility: float = 0.5
+    draw_rois: bool = False
+    color_by_id: bool | None = None
+
+    @classmethod
+    def for_options(cls, options, *, min_visibility: float = 0.5, draw_rois: bool = False) -> "DrawStyle":
+        """The style of a run with ``options`` (``PoseOptions``): colour by id when
+        ``max_num_poses > 1``."""
+        return cls(float(min_visibility), bool(draw_rois), options.max_num_poses > 1)
+
+    def draw(self, image: np.ndarray, result: PoseResult) -> np.ndarray:
+        """``draw_pose`` with this style (RGB in, RGB out)."""
+        return draw_pose(image, result, min_visibility=self.min_visibility, draw_rois=self.draw_rois,
+                         color_by_id=self.color_by_id)
 
 
 def _color(i: int, j: int | None = None):

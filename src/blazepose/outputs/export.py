@@ -1,10 +1,9 @@
 """Streaming exporters ("sinks"). Every writer shares ``PoseResult.to_dict()``'s values and rounding.
 
-Every output is a sink with three calls: ``write(result, image=None)`` for each frame (``image``,
-the RGB frame, is used only by sinks whose ``needs_images`` is true: the annotated video),
-``skip(frame_index, timestamp_ms, error)`` for a frame that could not be read, and ``close()``.
-``apps.loop.run_video`` drives any list of them; the CLI, batch and the web server use the same
-classes. Files stay valid after every frame, so an interrupted run (Ctrl-C, a crash, a kill)
+Every writer is a ``Sink`` (``outputs.sink``: ``write(result, frame=None)``, ``skip(frame_index,
+timestamp_ms, error)``, ``close()``, ``paths``; every byte through the checked ``write_all``).
+``apps.loop.run_video`` / ``run_images`` drive any list of them; ``outputs.plan.OutputPlan`` opens
+them for the CLI, batch and the web server, and ``export`` uses the same classes. Files stay valid after every frame, so an interrupted run (Ctrl-C, a crash, a kill)
 leaves readable files with every frame already written:
 - JSON: one document ``{header..., "frames": [...]}`` (``document_header`` makes the header;
   schema in ``SCHEMA``); each frame (and each skipped frame, as ``{"frame_index", "timestamp_ms",
@@ -15,7 +14,8 @@ leaves readable files with every frame already written:
   SIGKILL inside a frame's write can leave that frame cut at a memory-page boundary (Linux);
   ``read_document`` then reads every frame before it (docs/kill_safety.md).
 - CSV: long format, one row per person and landmark, fixed header, flushed per frame.
-- COCO keypoint results: a JSON list, one entry per person, valid after every frame too.
+- COCO keypoint results (``outputs.coco``): a JSON list, one entry per person, valid after every
+  frame too (written like the JSON document).
 - NumPy ``.npz``: frames stacked into arrays (shapes in ``NpzWriter``), written on ``close``
   (a ``with`` block closes it on errors too, so frames already processed are kept).
 Missing values are empty (CSV), null (JSON) or NaN (``.npz``), never 0.
@@ -32,6 +32,7 @@ they hold the float64 values as computed.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -42,6 +43,8 @@ import numpy as np
 from ..api.result import PoseResult
 from ..errors import InputError
 from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES
+from .coco import CocoWriter, coco_entries, coco_results  # noqa: F401 - part of this module's interface
+from .sink import Sink, write_all
 
 #: 2: ``blazepose image`` writes ``frames`` like every other path (it wrote ``images`` in 1); the
 #: options are one ``"options"`` object and video properties one ``"video"`` object.
@@ -94,50 +97,34 @@ def skipped_frame(frame_index: int, timestamp_ms: float | None, error: str, file
     return d if file is None else {"file": file, **d}
 
 
-class _Writer:
-    """Sink plumbing shared by the writers: context manager, idempotent ``close``, no-op ``skip``."""
-
-    _f = None
-    #: Whether ``write`` needs the frame's pixels (only the annotated video does).
-    needs_images = False
-
-    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
-        """A frame that could not be read: this format records nothing for it."""
-
-    def close(self) -> None:
-        if self._f is not None and not self._f.closed:
-            self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class JsonWriter(_Writer):
+class JsonWriter(Sink):
     """A JSON document of frames, a whole document at every instant.
 
-    Each ``write`` puts the frame and the closing brackets in one unbuffered write at the place
-    of the previous closing brackets (the file only grows, it is never truncated), so a process
-    killed at any moment leaves either the document before the frame or the one after it.
-    ``path`` may also be a text stream (stdout): the document is then complete on ``close``.
+    Each ``write`` puts the frame and the closing brackets in one unbuffered, checked write
+    (``write_all``) at the place of the previous closing brackets (the file only grows, it is
+    never truncated), so a process killed between writes leaves either the document before the
+    frame or the one after it. ``path`` may also be a text stream (stdout): the document is then
+    complete on ``close``. A result whose ``meta`` has a ``"file"`` (a photo, ``run_images``) is
+    written as ``image_frame``: ``{"file": ..., **to_dict()}``.
     """
 
     _TAIL = b"\n]}\n"
 
     def __init__(self, path: str | os.PathLike | Any, meta: dict[str, Any]):
+        super().__init__()
         head = (json.dumps(meta)[:-1] + (', "frames": [' if meta else '"frames": [')).encode()
         self._n = 0
+        self._footer: dict[str, Any] | None = None
         if hasattr(path, "write"):
-            self.path, self._stream = None, path
+            self.path, self._stream, self._f = None, path, None
             self._stream.write(head.decode())
             return
         self._stream = None
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f = open(self.path, "wb", buffering=0)
-        self._f.write(head + self._TAIL)
+        self.paths.append(self.path)
+        write_all(self._f, head + self._TAIL, self.path)
         self._end = len(head) + len(self._TAIL)
 
     def _put(self, body: bytes) -> None:
@@ -146,41 +133,48 @@ class JsonWriter(_Writer):
             return
         at = self._end - len(self._TAIL)
         self._f.seek(at)
-        self._f.write(body + self._TAIL)        # one write() on an unbuffered file
+        write_all(self._f, body + self._TAIL, self.path)     # one write() on an unbuffered file
         self._end = at + len(body) + len(self._TAIL)
 
-    def write(self, result: PoseResult | dict, image=None) -> None:
+    def write(self, result: PoseResult | dict, frame=None) -> None:
         """Add a frame: a result, or a ready document frame (a dict)."""
-        d = result.to_dict() if isinstance(result, PoseResult) else result
+        if isinstance(result, PoseResult):
+            d = result.to_dict()
+            if result.meta.get("file") is not None:
+                d = {"file": result.meta["file"], **d}
+        else:
+            d = result
         self._put((",\n" if self._n else "\n").encode() + json.dumps(d).encode())
         self._n += 1
 
-    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
-        """Record a frame that could not be read: ``{"frame_index", "timestamp_ms", "error"}``."""
-        self.write(skipped_frame(frame_index, timestamp_ms, error))
-
-    def __exit__(self, exc_type, *exc) -> None:
-        """A ``with`` block that ends normally marks the document complete; one left by an
-        exception (Ctrl-C, an error) closes it as it is, without the marker."""
-        self.close(footer=self.complete_footer() if exc_type is None else None)
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> None:
+        """Record a frame that could not be read: ``{"frame_index", "timestamp_ms", "error"}``
+        (a photo's: ``"file"`` first)."""
+        self.write(skipped_frame(frame_index, timestamp_ms, error, file=file))
 
     def complete_footer(self) -> dict[str, Any]:
         return complete_footer(self._n)
 
-    def close(self, footer: dict[str, Any] | None = None) -> None:
-        """Close the file; ``footer`` keys (e.g. a summary) are added after ``"frames"``."""
+    def close(self, complete: bool = True, footer: dict[str, Any] | None = None) -> None:
+        """Close the document: ``footer`` keys (e.g. a summary) after ``"frames"``; without them a
+        run that ended normally (``complete``) adds ``complete_footer``, an interrupted one nothing."""
+        self._footer = footer
+        super().close(complete)
+
+    def _finish(self, complete: bool) -> None:
+        footer = self._footer if self._footer is not None else (self.complete_footer() if complete else None)
         if self._stream is not None:
             text = "\n]" + (", " + json.dumps(footer)[1:] if footer else "}") + "\n"
             self._stream.write(text)
             self._stream.flush()
             self._stream = None
             return
-        if self._f is None or self._f.closed:
-            return
-        if footer:
-            self._f.seek(self._end - len(self._TAIL))
-            self._f.write(b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
-        self._f.close()
+        try:
+            if footer:
+                self._f.seek(self._end - len(self._TAIL))
+                write_all(self._f, b"\n], " + json.dumps(footer)[1:].encode() + b"\n", self.path)
+        finally:
+            self._f.close()
 
 
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
@@ -232,85 +226,34 @@ def frame_csv_rows(d: dict[str, Any]):
                    lm["visibility"], lm["presence"], lm.get("world_x"), lm.get("world_y"), lm.get("world_z")]
 
 
-class CsvWriter(_Writer):
-    """Long-format CSV with the fixed ``CSV_HEADER``, flushed after every frame."""
+class CsvWriter(Sink):
+    """Long-format CSV with the fixed ``CSV_HEADER``; each frame's rows in one checked write."""
 
     def __init__(self, path: str | os.PathLike):
+        super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "w", newline="")
-        self._w = csv.writer(self._f)
-        self._w.writerow(CSV_HEADER)
-        self._f.flush()
+        self._f = open(self.path, "wb", buffering=0)
+        self.paths.append(self.path)
+        self._rows([CSV_HEADER])
 
-    def write(self, result: PoseResult, image=None) -> None:
-        for row in csv_rows(result):
-            self._w.writerow(["" if v is None else v for v in row])
-        self._f.flush()
+    def _rows(self, rows) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        for row in rows:
+            w.writerow(["" if v is None else v for v in row])
+        if buf.tell():
+            write_all(self._f, buf.getvalue().encode(), self.path)
 
+    def write(self, result: PoseResult, frame=None) -> None:
+        self._rows(csv_rows(result))
 
-
-# ---- COCO keypoint results ----------------------------------------------------------------------
-def coco_entries(result: PoseResult, image_id: int | str) -> list[dict[str, Any]]:
-    """COCO keypoint results of one image: one ``{image_id, category_id: 1, keypoints, score}``
-    per person; ``keypoints`` are 17 × [x, y, v] with x, y in pixels (rounded like ``to_dict``)
-    and v the landmark's visibility probability; ``score`` is the pose-presence score.
-    A keypoint the result lacks (legs of an upper-body result) is 0, 0, 0 as COCO writes a
-    keypoint that is not labelled (pycocotools needs numbers; our own JSON keeps null), and so
-    is one whose coordinates are not finite."""
-    d = result.to_dict(include_world=False)
-    out = []
-    for person in d["people"]:
-        lms = person["landmarks"]
-        kps: list = []
-        for src in COCO17_FROM_BLAZEPOSE:
-            xyv = [lms[src]["x"], lms[src]["y"], lms[src]["visibility"]] if src < len(lms) else [None] * 3
-            kps += [0, 0, 0] if None in xyv else xyv
-        out.append({"image_id": image_id, "category_id": 1, "keypoints": kps, "score": person["score"]})
-    return out
-
-
-def coco_results(results: Iterable[PoseResult], image_ids: Iterable[int | str] | None = None) -> list[dict]:
-    """COCO keypoint results of several images; ids default to each result's frame index, else
-    its position."""
-    results = list(results)
-    ids = list(image_ids) if image_ids is not None else [
-        r.frame_index if r.frame_index is not None else i for i, r in enumerate(results)]
-    if len(ids) != len(results):
-        raise InputError(f"coco_results: {len(results)} results but {len(ids)} image ids")
-    return [e for r, i in zip(results, ids) for e in coco_entries(r, i)]
-
-
-class CocoWriter(_Writer):
-    """COCO keypoint results (a JSON list), valid after every ``write``."""
-
-    _TAIL = b"\n]\n"
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "wb")
-        self._f.write(b"[" + self._TAIL)
-        self._f.flush()
-        self._n = 0
-
-    def write(self, result: PoseResult, image=None, *, image_id: int | str | None = None) -> None:
-        if image_id is None:
-            image_id = result.frame_index if result.frame_index is not None else self._n
-        entries = coco_entries(result, image_id)
-        self._n += 1
-        if not entries:
-            return
-        self._f.seek(-len(self._TAIL), os.SEEK_END)
-        self._f.truncate()
-        body = ",\n".join(json.dumps(e) for e in entries)
-        self._f.write((b",\n" if self._f.tell() > 1 else b"\n") + body.encode() + self._TAIL)
-        self._f.flush()
-
+    def _finish(self, complete: bool) -> None:
+        self._f.close()
 
 
 # ---- NumPy --------------------------------------------------------------------------------------
-class NpzWriter(_Writer):
+class NpzWriter(Sink):
     """Frames stacked into NumPy arrays, saved (compressed) to ``path`` on ``close``.
 
     F frames, P = the most people in any frame, K landmarks (33, or 25 upper-body). Frames with
@@ -336,20 +279,18 @@ class NpzWriter(_Writer):
     """
 
     def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None):
+        super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.meta = meta if meta is not None else header(None)
         self._frames: list[tuple[int, PoseResult]] = []
-        self._closed = False
 
-    def write(self, result: PoseResult, image=None) -> None:
-        frame = None
+    def write(self, result: PoseResult, frame=None) -> None:
         if self._frames and result.num_landmarks != self._frames[0][1].num_landmarks:
             raise InputError(f"{self.path}: every frame must have the same number of landmarks "
                              f"({self._frames[0][1].num_landmarks}), got {result.num_landmarks}")
-        if frame is None:
-            frame = result.frame_index if result.frame_index is not None else len(self._frames)
-        self._frames.append((int(frame), result))
+        index = result.frame_index if result.frame_index is not None else len(self._frames)
+        self._frames.append((int(index), result))
 
     def arrays(self) -> dict[str, np.ndarray]:
         f = len(self._frames)
@@ -372,11 +313,13 @@ class NpzWriter(_Writer):
         out["meta"] = np.array(json.dumps(self.meta))
         return out
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        np.savez_compressed(self.path, **self.arrays())
+    def _finish(self, complete: bool) -> None:
+        """Save the frames so far (also after an interruption: they are kept)."""
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **self.arrays())
+        with open(self.path, "wb", buffering=0) as f:
+            write_all(f, buf.getvalue(), self.path)
+        self.paths.append(self.path)
 
 
 # ---- one call -----------------------------------------------------------------------------------
@@ -394,16 +337,18 @@ def format_from_path(path: str | os.PathLike) -> str:
                      f".coco.json, .npz, .bvh, .trc, .c3d or .mot, or pass format=")
 
 
-def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dict[str, Any] | None = None):
-    """The writer (sink) for ``path`` in ``format`` (default: from the file name, see
-    ``format_from_path``); ``meta`` is the document header of the JSON and ``.npz`` formats."""
+def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dict[str, Any] | None = None,
+                image_ids: Iterable[int | str] | None = None) -> Sink:
+    """The sink for ``path`` in ``format`` (default: from the file name, see ``format_from_path``);
+    ``meta`` is the document header of the JSON and ``.npz`` formats, ``image_ids`` the COCO
+    image ids in order."""
     fmt = format or format_from_path(path)
     if fmt == "json":
         return JsonWriter(path, meta if meta is not None else header(None))
     if fmt == "csv":
         return CsvWriter(path)
     if fmt == "coco":
-        return CocoWriter(path)
+        return CocoWriter(path, image_ids)
     if fmt == "npz":
         return NpzWriter(path, meta)
     if fmt == "bvh":   # motion capture, one file per person (outputs/bvh.py)
@@ -422,23 +367,40 @@ def open_writer(path: str | os.PathLike, format: str | None = None, *, meta: dic
 
 
 def export(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, format: str | None = None,
-           *, model: str | None = None, image_ids: Iterable[int | str] | None = None) -> Path:
-    """Write results (one, or a sequence of frames) to ``path`` in ``format`` (default: from the
-    file name, see ``format_from_path``). Frames without a frame index are numbered by position.
-    ``image_ids`` name the images in COCO results. Returns the path."""
+           *, options=None, source: str | None = None, video: dict[str, Any] | None = None,
+           model: str | None = None, image_ids: Iterable[int | str] | None = None) -> list[Path]:
+    """Write results (one, or a sequence of frames) to ``path`` through the CLI's sinks.
+
+    Args:
+        results: one ``PoseResult`` or a sequence of frames; frames without a frame index are
+            numbered by position.
+        path: the file; its name gives the format (``format_from_path``) unless ``format`` is given.
+        options: the ``PoseOptions`` the results were made with: the header is then the CLI's
+            (``document_header``); without them it says what it knows (``options`` null, the model
+            of the results).
+        source, video: the header's ``source`` and ``video`` (as ``blazepose video`` writes them).
+        model: the header's model when ``options`` is not given (default: the results').
+        image_ids: the images' ids in COCO results (default: frame indices).
+
+    Returns:
+        Every file written, in order: ``[path]``, or for BVH with several people one
+        ``NAME.id<N>.bvh`` per person.
+
+    Raises:
+        InputError: unknown format, or as many image ids as results are not given.
+    """
     from dataclasses import replace
 
     items = [results] if isinstance(results, PoseResult) else list(results)
     items = [r if r.frame_index is not None else replace(r, frame_index=pos) for pos, r in enumerate(items)]
-    ids = list(image_ids) if image_ids is not None else [r.frame_index for r in items]
-    if len(ids) != len(items):
+    ids = list(image_ids) if image_ids is not None else None
+    if ids is not None and len(ids) != len(items):
         raise InputError(f"{path}: {len(items)} results but {len(ids)} image ids")
     if model is None:
         model = next((r.meta.get("model") for r in items if r.meta.get("model")), None)
-    with open_writer(path, format, meta=header(model)) as w:
-        for r, i in zip(items, ids):
-            if isinstance(w, CocoWriter):
-                w.write(r, image_id=i)
-            else:
-                w.write(r)
-    return Path(path)
+    meta = (document_header(options, source, video) if options is not None
+            else header(model, source=source, options=None, video=video))
+    with open_writer(path, format, meta=meta, image_ids=ids) as w:
+        for r in items:
+            w.write(r)
+    return list(w.paths)

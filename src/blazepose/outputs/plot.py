@@ -121,13 +121,14 @@ def _place_label(vertex: np.ndarray, skeleton: np.ndarray, labels: list, dist: f
 
 def plot_image_angles(image: np.ndarray, result: PoseResult, path: str | os.PathLike, *, kind: str = "2d",
                       min_visibility: float = 0.5, joints: Sequence[str] = JOINT_NAMES,
-                      dpi: int = 100) -> Path:
+                      dpi: int = 100, format: str | None = None) -> Path | None:
     """The annotated image with each joint's angle written next to it, to a PNG at the image's size.
 
     ``kind="2d"`` (default) writes the angle as seen in the picture; ``"3d"`` the world-landmark
     angle. Joints less visible than ``min_visibility`` get no value. Values are coloured like the
     skeleton: left/right for one person, the person's id colour when there are several.
-    Returns the path.
+    ``path`` may also be a binary file object (then ``format`` names the picture format, default
+    png, and None is returned). Returns the path.
     """
     drawn = draw_pose(image, result, min_visibility=min_visibility)
     ja = joint_angles(result)
@@ -161,7 +162,10 @@ def plot_image_angles(image: np.ndarray, result: PoseResult, path: str | os.Path
                     ha="center", va="center", path_effects=stroke)
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
+    if hasattr(path, "write"):
+        fig.savefig(path, dpi=dpi, format=format or "png")
+        return None
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    fig.savefig(out, dpi=dpi, format=format)
     return out

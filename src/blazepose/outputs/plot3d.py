@@ -31,6 +31,7 @@ from ..errors import InputError, MissingDependencyError
 from ..landmark import CONNECTIONS, LANDMARK_NAMES, side_of
 from .bvh import AXES, metres_per_pixel
 from .draw import ID_COLORS, LEFT_COLOR, RIGHT_COLOR
+from .sink import Sink, write_all
 
 _SIDE = {"left": "rgb(%d,%d,%d)" % LEFT_COLOR, "right": "rgb(%d,%d,%d)" % RIGHT_COLOR, "center": "rgb(110,110,110)"}
 FIGURE_ID = "blazepose-figure"
@@ -171,19 +172,20 @@ def plot3d(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, 
     fig = figure_dict(results, title=title)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html_page(fig, title=title or path.stem), encoding="utf-8")
+    with open(path, "wb", buffering=0) as f:
+        write_all(f, html_page(fig, title=title or path.stem).encode("utf-8"), path)
     return path
 
 
-class Plot3dWriter:
+class Plot3dWriter(Sink):
     """A sink: buffers the frames' people (without masks) and writes ``plot3d`` on ``close``.
     Skipped frames are left out of the view. Nothing is written when no frame was given."""
 
     def __init__(self, path: str | os.PathLike, *, title: str | None = None):
+        super().__init__()
         require_plotly()
         self.path, self.title = Path(path), title
         self._frames: list[PoseResult] = []
-        self._closed = False
 
     def write(self, result: PoseResult, frame=None) -> None:
         if result.mask is not None:
@@ -192,18 +194,7 @@ class Plot3dWriter:
             result = replace(result, mask=None)
         self._frames.append(result)
 
-    def skip(self, frame_index: int, timestamp_ms: float | None, error=None) -> None:
-        pass
-
-    def close(self) -> Path | None:
-        if self._closed or not self._frames:
-            self._closed = True
-            return None
-        self._closed = True
-        return plot3d(self._frames if len(self._frames) > 1 else self._frames[0], self.path, title=self.title)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+    def _finish(self, complete: bool) -> None:
+        if self._frames:
+            self.paths.append(plot3d(self._frames if len(self._frames) > 1 else self._frames[0], self.path,
+                                     title=self.title))

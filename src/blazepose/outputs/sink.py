@@ -4,8 +4,8 @@ A sink receives a run's frames in order and writes one output (or one per person
 
 - ``write(result, frame=None)``: one frame's ``PoseResult``; ``frame`` is its RGB picture, passed
   only to sinks whose ``needs_frames`` is true (annotated pictures and videos);
-- ``skip(frame_index, timestamp_ms, error)``: a frame (or photo) that could not be read, in its
-  place in the frame order; formats that cannot record it ignore it;
+- ``skip(frame_index, timestamp_ms, error, file=None)``: a frame (or photo, ``file`` its name)
+  that could not be read, in its place in the frame order; formats that cannot record it ignore it;
 - ``close()``: finish the output; idempotent. Leaving a ``with`` block closes the sink; a block
   left normally marks documents complete, one left by an exception (Ctrl-C, an error) does not.
 
@@ -71,8 +71,8 @@ class Sink:
         """Add one frame's result (``frame``: its RGB picture, for sinks that draw)."""
         raise NotImplementedError
 
-    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
-        """A frame that could not be read: this format records nothing for it."""
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> None:
+        """A frame (a photo: ``file``) that could not be read: this format records nothing for it."""
 
     def close(self, complete: bool = True) -> None:
         """Finish the output (once); ``complete=False``: the run was interrupted."""

@@ -18,7 +18,7 @@ missing), an ``.mp4`` up to its last whole fragment (the last half second may be
 SIGTERM finalise every format (``docs/kill_safety.md``).
 ``max_side`` scales the pictures down so that their longer side is at most that many pixels.
 ``close()`` (also on Ctrl-C through ``with``) drains the queue and finalises the file.
-``color_by_id`` goes to ``draw_pose`` (True: each person in their id's colour on every frame).
+``style`` (``draw.DrawStyle``) says how to draw (the run's one style, from ``OutputPlan``).
 """
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ import numpy as np
 from ..api.result import PoseResult
 from ..errors import UsageError, VideoWriteError
 from ..io.video import quiet_opencv
-from .draw import draw_pose
+from .draw import DrawStyle
+from .sink import Sink
 
 log = logging.getLogger(__name__)
 
@@ -235,14 +236,15 @@ def scaled_size(size: tuple[int, int], max_side: int | None) -> tuple[int, int]:
     return max(2, int(round(w * s / 2)) * 2), max(2, int(round(h * s / 2)) * 2)
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(Sink):
     """Draw results on frames and encode them, in order, in a background thread (a sink)."""
 
-    needs_images = True
+    needs_frames = True
 
-    def __init__(self, path, fps: float, size: tuple[int, int], *, min_visibility: float = 0.5,
-                 draw_rois: bool = False, color_by_id: bool | None = None, max_side: int | None = None,
-                 fourcc: str | None = None, queue_size: int = 8, audio_from: str | os.PathLike | None = None):
+    def __init__(self, path, fps: float, size: tuple[int, int], *, style: DrawStyle = DrawStyle(),
+                 max_side: int | None = None, fourcc: str | None = None, queue_size: int = 8,
+                 audio_from: str | os.PathLike | None = None):
+        super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.frame_size = (int(size[0]), int(size[1]))
@@ -255,15 +257,14 @@ class AnnotatedVideoWriter:
             self._enc = _OpenCVEncoder(self.path, fourcc or _fourcc_for(suffix), fps, self.size)
         #: Whether the input's sound is in the output (False: no sound there, or no PyAV writer)
         self.has_audio = getattr(self._enc, "_audio", None) is not None
-        self.min_visibility, self.draw_rois = min_visibility, draw_rois
-        self.color_by_id = color_by_id
+        self.paths.append(self.path)
+        self.style = style
         self.frames_written = 0
         self._last: np.ndarray | None = None
         self._q: queue.Queue = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="blazepose-video-writer", daemon=True)
         self._thread.start()
-        self._closed = False
 
     def _run(self) -> None:
         import cv2
@@ -281,9 +282,7 @@ class AnnotatedVideoWriter:
                     if bgr is None:
                         continue
                 else:
-                    img = rgb if result is None else draw_pose(rgb, result, min_visibility=self.min_visibility,
-                                                             draw_rois=self.draw_rois,
-                                                             color_by_id=self.color_by_id)
+                    img = rgb if result is None else self.style.draw(rgb, result)
                     if (img.shape[1], img.shape[0]) != self.size:
                         img = cv2.resize(img, self.size, interpolation=cv2.INTER_AREA)
                     bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if self._enc.bgr else img
@@ -300,9 +299,10 @@ class AnnotatedVideoWriter:
             raise VideoWriteError(f"{self.path}: writing failed: {self._error}") from self._error
         self._q.put(item)
 
-    def write(self, result: PoseResult | None, image: np.ndarray | None = None) -> None:
+    def write(self, result: PoseResult | None, frame: np.ndarray | None = None) -> None:
         """Queue one RGB frame with its result (the writer keeps a reference to the frame: do not
         modify it afterwards)."""
+        image = frame
         if image is None:
             raise VideoWriteError(f"{self.path}: an annotated video needs the frame's pixels")
         if image.shape[1] != self.frame_size[0] or image.shape[0] != self.frame_size[1]:
@@ -310,16 +310,13 @@ class AnnotatedVideoWriter:
                                   f"the video is {self.frame_size[0]}x{self.frame_size[1]}")
         self._put((image, result))
 
-    def skip(self, frame_index: int, timestamp_ms: float | None, error: str) -> None:
+    def skip(self, frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> None:
         """A frame that could not be read: the previous picture again, so the timing is kept
         (nothing when no frame came yet)."""
         self._put((None, None))
 
-    def close(self) -> None:
-        """Finish the queued frames and finalise the file (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
+    def _finish(self, complete: bool) -> None:
+        """Finish the queued frames and finalise the file."""
         self._q.put(None)
         self._thread.join()
         try:
@@ -328,9 +325,3 @@ class AnnotatedVideoWriter:
             self._error = self._error or exc
         if self._error is not None:
             raise VideoWriteError(f"{self.path}: writing failed: {self._error}") from self._error
-
-    def __enter__(self) -> "AnnotatedVideoWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

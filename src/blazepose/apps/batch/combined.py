@@ -33,10 +33,14 @@ COLUMNS = ("input", *CSV_HEADER)
 
 def result_files(report, options: BatchOptions) -> list[tuple[str, Path]]:
     """``(rel, result file)`` of every input the report lists as done or up to date, by ``rel``."""
+    from ...outputs.plan import output_bases
+
+    every = sorted({e["rel"] for e in (*report.done, *report.skipped, *report.failed, *report.pending) if "rel" in e})
+    names = dict(zip(every, output_bases(every)))       # the names the run gave (over all its inputs)
     rels = sorted({e["rel"] for e in (*report.done, *report.skipped)})
     files = []
     for rel in rels:
-        item = BatchItem(rel, rel, kind_of(rel) or "image")
+        item = BatchItem(rel, rel, kind_of(rel) or "image", names[rel])
         files.append((rel, output_paths(report.out, item, options)["result"]))
     return files
 

@@ -16,11 +16,14 @@ from ...io.video import VIDEO_SUFFIXES
 
 @dataclass(frozen=True)
 class BatchItem:
-    """One input file: its path as found, and its path relative to the mirrored root."""
+    """One input file: its path as found, its path relative to the mirrored root, its kind, and
+    ``name``: its outputs' name without suffix under the one rule (``outputs.plan.output_bases``
+    over the run's inputs; empty: the rule for this input alone)."""
 
     source: str
     rel: str
     kind: str  # "image" | "video"
+    name: str = ""
 
 
 def kind_of(path: str | os.PathLike) -> str | None:
@@ -178,5 +181,8 @@ def collect_inputs(inputs: Iterable[str], exclude: str | os.PathLike | None = No
         return [], missing
     root = os.path.commonpath(bases + [os.path.dirname(f) for f in found])
     pairs = found.items() if ordered else sorted(found.items())
-    items = [BatchItem(src, Path(os.path.relpath(src, root)).as_posix(), k) for src, k in pairs]
-    return items, missing
+    from ...outputs.plan import output_bases
+
+    rels = [(src, Path(os.path.relpath(src, root)).as_posix(), k) for src, k in pairs]
+    names = output_bases([rel for _, rel, _ in rels])
+    return [BatchItem(src, rel, k, name) for (src, rel, k), name in zip(rels, names)], missing

@@ -23,23 +23,25 @@ PARTIAL = ".partial"
 _BATCH_PREFIX = '{"batch": '
 
 
-def output_paths(out: str | os.PathLike, item: BatchItem, options: BatchOptions) -> dict[str, Path]:
-    """The files one input produces under ``out``: ``result``; with --annotate ``annotated``
-    (``NAME.annotated.png``, or for a video ``NAME.annotated.mp4``: H.264, or ``.webm`` VP8 where
-    PyAV's libx264 is missing, see ``outputs.video.browser_video_format``); with --angles ``angles``
-    (``NAME.angles.json``)."""
-    base = Path(out) / item.rel
-    paths = {"result": base.with_name(base.name + RESULT_SUFFIX)}
-    if options.annotate:
-        if item.kind == "image":
-            paths["annotated"] = base.with_name(base.name + ".annotated.png")
-        else:
-            from ...outputs.video import browser_video_format
+def batch_plan(out: str | os.PathLike, options: BatchOptions):
+    """The ``OutputPlan`` of a batch: every output per input under ``out`` (not checked here:
+    ``blazepose batch`` checks ``--out`` itself)."""
+    from ...outputs.plan import OutputPlan
 
-            paths["annotated"] = base.with_name(base.name + ".annotated" + browser_video_format().ext)
-    if options.angles:
-        paths["angles"] = base.with_name(base.name + ".angles.json")
-    return paths
+    targets = {"document": out, "annotated": out if options.annotate else None,
+               "angles": out if options.angles else None}
+    return OutputPlan.build(targets, options.pose, per_input=("document", "annotated", "angles"),
+                            min_visibility=options.min_visibility, flags=dict.fromkeys(targets, "--out"),
+                            check=False)
+
+
+def output_paths(out: str | os.PathLike, item: BatchItem, options: BatchOptions) -> dict[str, Path]:
+    """The files one input produces under ``out``, named by the one rule (``outputs.plan``):
+    ``result`` (``NAME.json``); with --annotate ``annotated`` (``NAME.annotated.png``, or for a
+    video ``NAME.annotated.mp4``: H.264, or ``.webm`` VP8 where PyAV's libx264 is missing, see
+    ``outputs.video.browser_video_format``); with --angles ``angles`` (``NAME.angles.json``)."""
+    own = batch_plan(out, options).names([item])[item.source]
+    return {("result" if k == "document" else k): p for k, p in own.items()}
 
 
 def source_record(item: BatchItem, options: BatchOptions) -> dict:

@@ -11,7 +11,7 @@ import time
 from ...errors import BlazePoseError, InputError, VideoReadError
 from .inputs import BatchItem
 from .options import BatchOptions
-from .resume import output_paths, partial_path, source_record, write_bytes_atomic
+from .resume import output_paths, partial_path, source_record
 
 log = logging.getLogger(__name__)
 
@@ -112,45 +112,35 @@ class BatchWorker:
                 else video_header(pose, record["input"], reader, smoothing_name(pose)))
         return {"batch": record, **head}
 
-    def _angles_writer(self, paths: dict, meta: dict):
-        from ...outputs.angles import AnglesWriter
+    @property
+    def plan(self):
+        from .resume import batch_plan
 
-        return AnglesWriter(partial_path(paths["angles"]), {k: v for k, v in meta.items() if k != "batch"},
-                            min_visibility=self.options.min_visibility)
+        return batch_plan(self.out, self.options)
 
     def _write_image(self, item: BatchItem, record: dict, rgb, res) -> None:
+        import contextlib
         from dataclasses import replace
 
-        from ...outputs.export import JsonWriter, image_frame
-
-        res = replace(res, frame_index=0)
+        res = replace(res, frame_index=0, meta={**res.meta, "file": item.rel})
         paths = output_paths(self.out, item, self.options)
-        meta = self._meta(record)
-        if "annotated" in paths:
-            import cv2
-
-            from ...outputs.draw import draw_pose
-
-            img = draw_pose(rgb, res, min_visibility=self.options.min_visibility)
-            ok, buf = cv2.imencode(".png", img[..., ::-1])
-            if not ok:
-                raise BlazePoseError(f"{item.source}: cannot encode the annotated image")
-            write_bytes_atomic(paths["annotated"], buf.tobytes())
-        if "angles" in paths:
-            with self._angles_writer(paths, meta) as aw:
-                aw.write(res)
-            os.replace(partial_path(paths["angles"]), paths["angles"])
-        tmp = partial_path(paths["result"])
-        with JsonWriter(tmp, meta) as w:
-            w.write(image_frame(res, item.rel))
-        os.replace(tmp, paths["result"])
+        tmps = {k: partial_path(p) for k, p in paths.items()}
+        try:
+            with contextlib.ExitStack() as stack:
+                for sink in self.plan.open_sinks(stack, _plan_paths(tmps), self._meta(record)):
+                    sink.write(res, rgb)
+        except BaseException:
+            for t in tmps.values():
+                t.unlink(missing_ok=True)
+            raise
+        for k in ("annotated", "angles", "result"):   # the result file last: it marks the input done
+            if k in paths:
+                os.replace(tmps[k], paths[k])
 
     def _video(self, item: BatchItem, record: dict) -> int:
         import contextlib
 
         from ...io.video import VideoReader
-        from ...outputs.export import JsonWriter
-        from ...outputs.video import AnnotatedVideoWriter
         from ..loop import run_video
 
         paths = output_paths(self.out, item, self.options)
@@ -159,14 +149,7 @@ class BatchWorker:
         try:
             with contextlib.ExitStack() as stack:
                 reader = stack.enter_context(VideoReader(item.source))
-                meta = self._meta(record, reader)
-                sinks: list = [stack.enter_context(JsonWriter(tmps["result"], meta))]
-                if "annotated" in paths:
-                    sinks.append(stack.enter_context(AnnotatedVideoWriter(
-                        tmps["annotated"], reader.fps, (reader.width, reader.height),
-                        min_visibility=self.options.min_visibility)))
-                if "angles" in paths:
-                    sinks.append(stack.enter_context(self._angles_writer(paths, meta)))
+                sinks = self.plan.open_sinks(stack, _plan_paths(tmps), self._meta(record, reader), video=reader)
                 run_video(self.landmarker.session(), reader, sinks,
                           on_frame=lambda run: done.__setitem__(0, run.frames))
             if done[0] == 0:
@@ -184,3 +167,8 @@ class BatchWorker:
             if k in paths:
                 os.replace(tmps[k], paths[k])
         return done[0]
+
+
+def _plan_paths(paths: dict) -> dict:
+    """Batch's output keys as the plan's kinds (``result`` is the ``document``)."""
+    return {("document" if k == "result" else k): p for k, p in paths.items()}

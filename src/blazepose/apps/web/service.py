@@ -359,8 +359,8 @@ def run_video_job(job: Job, settings: Settings) -> None:
 
     from ...api.landmarker import PoseLandmarker
     from ...io.video import VideoReader
-    from ...outputs.export import CsvWriter, JsonWriter
-    from ...outputs.video import AnnotatedVideoWriter, browser_video_format
+    from ...outputs.plan import OutputPlan, suffix_for
+    from ...outputs.video import browser_video_format
     from ..loop import run_video, smoothing_name, video_header
 
     fmt = browser_video_format()
@@ -373,9 +373,11 @@ def run_video_job(job: Job, settings: Settings) -> None:
     except VideoReadError as exc:
         raise UploadError(415, f"{job.name}: not a video that can be decoded ({exc.problem})") from None
     # Known from the start: if the job fails half-way, what was written is still served (partial).
-    job.files = {"video": (out_video, fmt.mime, f"{stem}.annotated{fmt.ext}"),
-                 "json": (out_json, "application/json", f"{stem}.json"),
-                 "csv": (out_csv, "text/csv", f"{stem}.csv")}
+    job.files = {"video": (out_video, fmt.mime, stem + suffix_for("annotated", "video")),
+                 "json": (out_json, "application/json", stem + suffix_for("document")),
+                 "csv": (out_csv, "text/csv", stem + suffix_for("csv"))}
+    plan = OutputPlan.build({"annotated": out_video, "document": out_json, "csv": out_csv}, o,
+                            max_side=settings.output_max_side, check=False)
 
     def progress(run) -> None:
         job.frames_done, job.frames_with_pose, job.frames_skipped = run.frames, run.frames_with_pose, run.skipped
@@ -385,9 +387,7 @@ def run_video_job(job: Job, settings: Settings) -> None:
             stack.callback(reader.close)
             pl = stack.enter_context(PoseLandmarker(o))
             meta = video_header(o, job.name, reader, smoothing_name(o))
-            sinks = [stack.enter_context(AnnotatedVideoWriter(out_video, reader.fps, (reader.width, reader.height),
-                                                              max_side=settings.output_max_side, fourcc=fmt.fourcc)),
-                     stack.enter_context(JsonWriter(out_json, meta)), stack.enter_context(CsvWriter(out_csv))]
+            sinks = plan.open_sinks(stack, plan.files(), meta, video=reader)
             progress(run_video(pl.session(), reader, sinks, stop=job.cancel.is_set, on_frame=progress))
     finally:
         src.unlink(missing_ok=True)

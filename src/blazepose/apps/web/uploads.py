@@ -61,11 +61,11 @@ async def post_image(request: Request,
         raise UploadError(422, f"{request.url.path}: include: unknown part(s) {', '.join(sorted(unknown))}; use annotated, csv")
 
     def extra(rgb, res):
-        from ...outputs.draw import draw_pose
+        from ...outputs.draw import DrawStyle
 
         out = {}
-        if "annotated" in extras:
-            out["annotated_png"] = base64.b64encode(encode_png(draw_pose(rgb, res))).decode()
+        if "annotated" in extras:     # drawn as every entry point draws (the options' DrawStyle)
+            out["annotated_png"] = base64.b64encode(encode_png(DrawStyle.for_options(opts).draw(rgb, res))).decode()
         if "csv" in extras:
             out["csv"] = csv_text([res])
         return out
@@ -77,10 +77,11 @@ async def post_image(request: Request,
 @router.post("/api/image/annotated", summary="The photo with the skeleton drawn (PNG)",
              response_class=Response, responses={200: {"content": {"image/png": {}}}})
 async def post_image_annotated(request: Request, file: Annotated[UploadFile, File()], fields: OptionsF):
-    from ...outputs.draw import draw_pose
+    from ...outputs.draw import DrawStyle
 
     opts = await form_options(request)
-    name, res, png = await process_upload(request, file, opts, lambda rgb, res: encode_png(draw_pose(rgb, res)))
+    style = DrawStyle.for_options(opts)
+    name, res, png = await process_upload(request, file, opts, lambda rgb, res: encode_png(style.draw(rgb, res)))
     return Response(png, media_type="image/png",
                     headers={"Content-Disposition": f'inline; filename="{Path(name).stem}.annotated.png"'})
 

@@ -77,8 +77,9 @@ def test_the_site_builds_with_strict(tmp_path):
     assert r.returncode == 0, r.stderr[-4000:]
     site = tmp_path / "site"
     html = (site / "reference" / "index.html").read_text("utf-8")
-    for name in ("PoseLandmarker", "process_image", "PoseOptions", "PoseResult", "BlazePoseError"):
-        assert name in html, f"{name} missing from the API reference"
+    for name in ("PoseLandmarker", "PoseLandmarker.process_image", "PoseLandmarker.process_batch",
+                 "PoseLandmarker.session", "PoseOptions", "VideoSession.process_frame", "PoseResult", "BlazePoseError"):
+        assert f'id="blazepose.{name}"' in html, f"{name} has no entry in the API reference"
     assert (site / "images" / "people.jpg").stat().st_size > 10_000
     print(f"mkdocs build --strict: {time.perf_counter() - t:.1f} s")
 

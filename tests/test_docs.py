@@ -78,7 +78,7 @@ def test_the_site_builds_with_strict(tmp_path):
     site = tmp_path / "site"
     html = (site / "reference" / "index.html").read_text("utf-8")
     for name in ("PoseLandmarker", "PoseLandmarker.process_image", "PoseLandmarker.process_batch",
-                 "PoseLandmarker.session", "PoseOptions", "VideoSession.process_frame", "PoseResult", "BlazePoseError"):
+                 "PoseLandmarker.session", "PoseOptions", "VideoSession.process_frame", "PoseResult", "draw_pose", "errors.BlazePoseError"):
         assert f'id="blazepose.{name}"' in html, f"{name} has no entry in the API reference"
     assert (site / "images" / "people.jpg").stat().st_size > 10_000
     print(f"mkdocs build --strict: {time.perf_counter() - t:.1f} s")

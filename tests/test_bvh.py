@@ -160,7 +160,7 @@ def test_squats_clip_bvh_matches_the_world_landmarks(squats, tmp_path, capsys):
         print(f"\nsquats BVH vs world landmarks: median {np.median(everything) * 100:.2f} cm, "
               f"max {everything.max() * 100:.2f} cm; per joint median/max cm: "
               + ", ".join(f"{k} {np.median(e) * 100:.1f}/{e.max() * 100:.1f}" for k, e in errors.items()))
-    # The figures the README and docs/bvh_3d_notebook.md state (measured 1.34 cm, 11.33 cm).
+    # The figures docs/bvh_3d_notebook.md states (measured 1.34 cm, 11.33 cm).
     assert np.median(everything) < 0.015
     assert everything.max() < 0.12
     # The squats move the root: the hips go down by more than 20 cm between standing and the bottom.
@@ -212,7 +212,7 @@ DOC = ROOT / "docs" / "bvh_3d_notebook.md"
 
 @pytest.mark.parametrize("index", range(len(re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S))))
 def test_the_docs_python_blocks_run(index, monkeypatch, tmp_path):
-    """The README text's examples run (as tests/test_readme.py does for the README)."""
+    """docs/bvh_3d_notebook.md's examples run and write their files (tests/test_readme.py runs the other pages' blocks)."""
     monkeypatch.chdir(ROOT)
     code = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)[index].replace('"out/', f'"{tmp_path}/')
     exec(compile(code, f"{DOC.name} python block {index}", "exec"), {"__name__": "__doc__"})

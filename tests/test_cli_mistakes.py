@@ -131,7 +131,7 @@ sys.exit(main(sys.argv[1:]))
     ["batch", str(PHOTO), "--out", "{tmp}/b", "--detection-tiles", "99"],
 ])
 def test_mistakes_stop_before_any_model_loads(tmp_path, cmd):
-    """The README's "exit status 2, before any model loads": a landmarker that cannot be made
+    """docs/cli.md's "exit status 2 ... before any model loads": a landmarker that cannot be made
     (its constructor exits 99) is never reached."""
     cmd = [a.replace("{tmp}", str(tmp_path)) for a in cmd]
     p = subprocess.run([sys.executable, "-c", NO_MODEL, *cmd], capture_output=True, text=True)

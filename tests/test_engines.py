@@ -6,7 +6,7 @@ the whole pipeline within 0.01 image px when both use the same detector results.
 running the detector too, its boxes differ from LiteRT's by ~1e-4 px, which can flip the
 rounding of a few pixels in the fixed-point crop, and landmarks then move (measured on these
 photos: 0.24 px lite, 0.08 full, 0.05 heavy; 78-88 % of them stay within 0.01 px): checked within
-0.3 px for lite and 0.1 px for full and heavy (PIPELINE_TOL_PX, the figures the README states),
+0.3 px for lite and 0.1 px for full and heavy (PIPELINE_TOL_PX, the figures docs/models.md states),
 and against the reference implementation's own expected values.
 
 OpenVINO is in the dev extra, so CI runs these; they skip (saying why) only where it is not

@@ -205,6 +205,6 @@ def test_a_bad_option_is_one_message_everywhere(tmp_path, client):
     assert (p.returncode, p.stderr) == (2, f"blazepose batch: error: {msg}\n") and not (tmp_path / "b").exists()
     r = client.post("/api/image", files={"file": ("pose.jpg", (REFERENCE / "pose.jpg").read_bytes())},
                     data={"min_detection_confidence": "2"})
-    assert r.status_code == 422 and r.json()["error"] == f"/api/image: {msg}"   # README: "<path>: <problem>"
+    assert r.status_code == 422 and r.json()["error"] == f"/api/image: {msg}"   # docs/web.md: "<path>: <problem>"
     with pytest.raises(OptionsError, match=msg.replace("[", r"\[").replace("]", r"\]")):
         PoseLandmarker(min_detection_confidence="2", download=False)

@@ -134,8 +134,8 @@ def test_very_large_and_tiny_photos(landmarker_factory, pose_rgb):
 
 
 def test_the_decoding_limit_holds_for_the_cli_and_batch_alike(tmp_path):
-    """The README: photos over Pillow's limit "are refused with their size, from the CLI, Python
-    and batch alike"; the other photos are still processed."""
+    """docs/photos.md: photos over Pillow's limit "are refused with their size, from the
+    command line, Python and batch alike"; the other photos are still processed."""
     import json
     import shutil
     import subprocess

@@ -166,7 +166,7 @@ def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, exp
     results = _coco_results(pl)
     found, total = _found(results)
     assert total == 12
-    assert found == expected, f"{found}/{total} people found"     # the README's figures
+    assert found == expected, f"{found}/{total} people found"     # docs/people.md's figures
     for rgb, res, _ in results.values():
         assert len(res) <= max_num_poses
         assert res.ids.tolist() == list(range(len(res)))
@@ -177,7 +177,7 @@ def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, exp
 
 
 def test_coco_fixture_calls_per_image(monkeypatch):
-    """The README's cost figures for the auto plan on the COCO fixtures: 7 detector calls per
+    """docs/benchmarks.md's cost figures for the auto plan on the COCO fixtures: 7 detector calls per
     image (whole image + 6 tiles) and 16 landmark crops for the 11 people returned."""
     from blazepose import PoseLandmarker
 

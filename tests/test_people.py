@@ -187,14 +187,14 @@ def test_composites_people_found_and_no_duplicates(landmarker_factory, composite
             assert v <= 0.3, f"{comp.name}: poses {i} and {j} have OKS {v:.2f}"
     big = [f for h, fs in found_by_height.items() if h >= 0.2 for f in fs]
     assert len(big) == 8 and all(big), found_by_height
-    # as the README states it: 1 of the 2 at 15 %, none at 10 or 5 %
+    # as docs/people.md states it: 1 of the 2 at 15 %, none at 10 or 5 %
     assert sum(found_by_height[0.15]) == 1 and len(found_by_height[0.15]) == 2, found_by_height
     assert not any(found_by_height[0.1] + found_by_height[0.05]), found_by_height
 
 
 @pytest.mark.slow
 def test_the_detector_finds_people_down_to_48_px_of_its_input(landmarker_factory):
-    """The README's reason for the tiles: the detector, seeing a 224 x 224 picture, finds a person
+    """docs/people.md's reason for the tiles: the detector, seeing a 224 x 224 picture, finds a person
     48 px tall (about 20 % of its input) wherever they stand, and one 40 px tall not always.
     The people of pose.jpg and dance.jpg (cut out around their landmarks, 10 % margin) are shrunk
     to that height and pasted on grey at places 30 px apart."""
@@ -221,4 +221,4 @@ def test_the_detector_finds_people_down_to_48_px_of_its_input(landmarker_factory
                     canvas[y:y + h, x:x + w] = small
                     found[h].append(len(pl.detect_people(canvas)) > 0)
     assert all(found[48]), f"{found[48].count(False)} of {len(found[48])} missed at 48 px"
-    assert not all(found[40]), "every 40 px person found: the README's limit is out of date"
+    assert not all(found[40]), "every 40 px person found: docs/people.md's limit is out of date"

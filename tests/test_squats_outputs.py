@@ -63,12 +63,12 @@ def test_knee_angle_shows_the_three_squats(squat_results, mediapipe_results, kin
     for s in STANDING:
         assert knee[list(s)].max() > 160, (kind, s, knee[list(s)])   # near straight when standing
     if kind == "3d":
-        # the README's "from about 165 degrees standing to about 85 at the bottom", within 10
+        # docs/outputs.md's "from about 165 degrees standing to about 85 at the bottom", within 10
         # degrees (measured: bottoms 89.9, 83.2, 82.8; standing 167.6, 168.0, 166.9)
         assert all(75 < knee[list(b)].min() < 95 for b in BOTTOMS), knee
         assert all(155 < knee[list(s)].max() < 175 for s in STANDING), knee
     # and MediaPipe's own landmarks (tracked and smoothed too) give the same curve: within
-    # 2 degrees on median and 10 at worst, as the README says (measured: 1.6 / 7.2 in 2-D,
+    # 2 degrees on median and 10 at worst, as docs/outputs.md says (measured: 1.6 / 7.2 in 2-D,
     # 1.0 / 9.4 in 3-D; they differ most on the way down and up, where the knee moves ~20
     # degrees per frame)
     ref = np.array([angle_at(r.landmarks[0, [23, 24], :2] if kind == "2d" else r.world[0, [23, 24]],

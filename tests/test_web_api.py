@@ -318,7 +318,7 @@ def test_job_ids_are_looked_up_never_used_as_paths(client):
 
 
 def test_job_errors_name_the_request_path_or_the_upload(client, tmp_path):
-    # The README's shape: {"error": "<upload name or path>: <problem>", "status": N}.
+    # docs/web.md's shape: {"error": "<upload name or path>: <problem>", "status": N}.
     r = client.get("/api/jobs/abc")
     assert r.status_code == 404 and r.json()["error"].startswith("/api/jobs/abc: no job 'abc'"), r.text
     r = client.delete("/api/jobs/abc")

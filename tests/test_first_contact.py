@@ -189,7 +189,7 @@ def test_batch_out_equal_to_an_input_folder_is_refused_before_writing(tmp_path):
     r = cli("batch", str(src), "--out", str(src / "results"))
     assert r.returncode == 0, r.stderr
     assert sorted(p.relative_to(src).as_posix() for p in src.rglob("*")) == [
-        "a.jpg", "results", "results/a.jpg.json", "results/batch_report.json"]
+        "a.jpg", "results", "results/a.json", "results/batch_report.json"]
 
 
 def test_batch_lock_removed_at_the_end_and_a_waiter_locks_a_fresh_file(tmp_path):

@@ -63,7 +63,9 @@ def image_coco_ids(args, items) -> list[int] | None:
     the annotation file is read here, before any model loads."""
     from ..outputs.export import format_from_path
 
-    if args.json and format_from_path(args.json) == "coco":
+    from ..outputs.plan import STDOUT
+
+    if args.json and args.json != STDOUT and format_from_path(args.json) == "coco":
         from ..outputs.coco_ids import coco_image_ids
 
         return coco_image_ids([it.source for it in items], args.coco_annotations)

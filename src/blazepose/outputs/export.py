@@ -378,7 +378,8 @@ def export(results: PoseResult | Iterable[PoseResult], path: str | os.PathLike, 
         options: the ``PoseOptions`` the results were made with: the header is then the CLI's
             (``document_header``); without them it says what it knows (``options`` null, the model
             of the results).
-        source, video: the header's ``source`` and ``video`` (as ``blazepose video`` writes them).
+        source: the header's ``source`` (as ``blazepose video`` writes it).
+        video: the header's ``video`` (fps, size, frame count, smoothing).
         model: the header's model when ``options`` is not given (default: the results').
         image_ids: the images' ids in COCO results (default: frame indices).
 

@@ -230,9 +230,11 @@ class _Fetcher:
             return _install_verified(name, tmp, url)
         except ChecksumError as exc:
             self.note(name, f"{url} ({exc})")
+            fetch_log.info("  not the official file there; trying the next source")
         except OSError as exc:
             self._official_ok = False
             self.note(name, f"{url} ({exc.__class__.__name__}: {exc})")
+            fetch_log.info("  not reachable (%s); trying the next source", exc.__class__.__name__)
         return None
 
     def _fetch_package(self, cmd: list[str], pattern: str, last_error) -> tuple[Path | None, str | None]:

@@ -66,12 +66,12 @@ def _overlap(a, b) -> bool:
 @pytest.mark.slow
 def test_labels_of_several_people_never_overlap(landmarker_factory):
     """The ski race (five people, some small, --max-poses 10): no two angle labels overlap, none
-    covers an "id N" tag, each stays in the picture; the largest person (the front skier) keeps all
+    covers an "id N" label, each stays in the picture; the largest person (the front skier) keeps all
     their labels, and smaller people get smaller ones."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from blazepose.outputs.angles import JOINT_NAMES, joint_angles
-    from blazepose.outputs.draw import id_tag_box
+    from blazepose.outputs.draw import id_label_box
     from blazepose.outputs.plot import image_angles_figure
     from conftest import ROOT
 
@@ -93,8 +93,8 @@ def test_labels_of_several_people_never_overlap(landmarker_factory):
                for j in range(i + 1, len(boxes)) if _overlap(boxes[i], boxes[j])]
     assert clashes == []
     vis = res.visibility >= 0.5
-    tags = [id_tag_box(res, p, vis[p], (w, h))[:4] for p in range(len(res))]
-    assert not [b for b in boxes for tag in tags if _overlap(b, tag)]
+    id_boxes = [id_label_box(res, p, vis[p], (w, h))[:4] for p in range(len(res))]
+    assert not [b for b in boxes for box in id_boxes if _overlap(b, box)]
     assert all(-1 <= b[0] and -1 <= b[1] and b[2] <= w + 1 and b[3] <= h + 1 for b in boxes), boxes
     # the largest person: every joint with a value is labelled, in the biggest font
     area = [np.prod(np.ptp(res.landmarks[p, vis[p], :2], axis=0)) for p in range(len(res))]

@@ -151,9 +151,9 @@ def label_anchor(result: PoseResult, index: int, visible: np.ndarray) -> tuple[f
     return float(sel[:, 0].min()), float(sel[:, 1].min())
 
 
-def id_tag_box(result: PoseResult, index: int, visible: np.ndarray, image_size: tuple[int, int]
+def id_label_box(result: PoseResult, index: int, visible: np.ndarray, image_size: tuple[int, int]
                ) -> tuple[int, int, int, int, float]:
-    """Person ``index``'s "id N" tag on a ``image_size`` (width, height) image: its dark box
+    """Person ``index``'s "id N" label on a ``image_size`` (width, height) image: its dark box
     (x0, y0, x1, y1, pixels, inside the image) above the head, and OpenCV's font scale."""
     w, h = image_size
     s = max(w, h) / 640.0
@@ -169,7 +169,7 @@ def id_tag_box(result: PoseResult, index: int, visible: np.ndarray, image_size: 
 def _draw_label(out: np.ndarray, result: PoseResult, index: int, visible: np.ndarray, s: float) -> None:
     """Write "id N" on a dark box in the person's id colour, above their head, inside the image."""
     pid = int(result.ids[index])
-    x0, y0, x1, y1, fs = id_tag_box(result, index, visible, (out.shape[1], out.shape[0]))
+    x0, y0, x1, y1, fs = id_label_box(result, index, visible, (out.shape[1], out.shape[0]))
     th = max(1, round(s))
     base = cv2.getTextSize(f"id {pid}", cv2.FONT_HERSHEY_SIMPLEX, fs, th)[1]
     pad = max(2, round(3 * s))

@@ -147,11 +147,11 @@ def image_angles_figure(image: np.ndarray, result: PoseResult, *, kind: str = "2
     People are labelled largest first (the area of their visible landmarks' box), each with a font
     scaled to their height; a label goes to the best free place around its joint (away from the
     skeleton and the other labels) where its box overlaps no label already written and no "id N"
-    tag, or is left out when there is none: two labels never overlap.
+    label, or is left out when there is none: two labels never overlap.
     """
     from matplotlib import patheffects
 
-    from .draw import id_tag_box
+    from .draw import id_label_box
 
     drawn = draw_pose(image, result, min_visibility=min_visibility)
     ja = joint_angles(result)
@@ -168,7 +168,7 @@ def image_angles_figure(image: np.ndarray, result: PoseResult, *, kind: str = "2
     base = max(7.0, 0.018 * max(w, h) * 72 / dpi)
     dist = 0.04 * max(w, h)
     visible = result.visibility >= min_visibility
-    taken = [id_tag_box(result, p, visible[p], (w, h))[:4] for p in range(len(result))] if len(result) > 1 else []
+    taken = [id_label_box(result, p, visible[p], (w, h))[:4] for p in range(len(result))] if len(result) > 1 else []
     labels: list = []
     for p in sorted(range(len(result)), key=lambda q: -_box_area(result.landmarks[q, visible[q], :2])):
         pts = result.landmarks[p, :, :2]

@@ -377,3 +377,52 @@ def _squats_rgb() -> list[np.ndarray]:
     from _video_clips import squats_frames
 
     return [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in squats_frames(size=(720, 1280))]
+
+
+# ---- issue 20, item 14: two tracks on one body, on real frames ----------------------------------
+def skiers_clip(n: int = 60, step_px: int = 3) -> list[np.ndarray]:
+    """The ski race photo (000000197388.jpg) moved up and left by ``step_px`` more pixels each
+    frame (frame i by i·step_px in x and y), the uncovered border grey (128)."""
+    import cv2
+
+    from blazepose.io.images import read_image
+
+    img = read_image(REFERENCE.parent / "coco" / "000000197388.jpg")
+    h, w = img.shape[:2]
+    return [cv2.warpAffine(img, np.float32([[1, 0, -i * step_px], [0, 1, -i * step_px]]), (w, h),
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(128, 128, 128)) for i in range(n)]
+
+
+def _box_iou(a, b) -> float:
+    iw, ih = max(0.0, min(a[2], b[2]) - max(a[0], b[0])), max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+    return iw * ih / union if union > 0 else 0.0
+
+
+@pytest.mark.parametrize("places", [2, 10])
+def test_the_front_skier_keeps_one_id_when_a_hidden_skiers_track_slides_onto_him(landmarker_factory, places):
+    """Two or ten places (``eval``'s default), 3×3 tiles, 30 fps: the skier in black half hidden behind the front skier is
+    found first; as the picture moves up he leaves at the top and his track slides down onto the
+    front skier. Before, the older track won: at frame 33 its partial pose (30 visible landmarks)
+    was kept and the front skier's complete one (33) dropped, so no pose matched him at frames 33
+    and 34 (box IoU < 0.5) and from then on he had the black skier's id (with either number of
+    places). Now his complete pose is kept under his own id in all 60 frames."""
+    frames = skiers_clip()
+    session = landmarker_factory("full", max_num_poses=places, detection_tiles=3).session()
+    results = [session.process_frame(f, i * 1000 / 30) for i, f in enumerate(frames)]
+    h, w = frames[0].shape[:2]
+    front = results[0].boxes[int(np.argmax([np.prod(b[2:] - b[:2]) for b in results[0].boxes]))]
+    ids, seen = [], []
+    for i, r in enumerate(results):
+        # the frame-0 front-skier box moved along, cut to the picture (he stays > 60 % inside)
+        want = np.clip(front - 3 * i, 0, [w, h, w, h])
+        overlap = [_box_iou(np.clip(b, 0, [w, h, w, h]), want) for b in r.boxes]
+        k = int(np.argmax(overlap)) if overlap else None
+        if k is None or overlap[k] < 0.5:
+            ids.append(None)
+            continue
+        ids.append(int(r.ids[k]))
+        seen.append(int((r.visibility[k] >= 0.5).sum()))
+    assert None not in ids, [i for i, v in enumerate(ids) if v is None]
+    assert len(set(ids)) == 1, ids
+    assert min(seen) >= 32                                   # his complete pose, every frame

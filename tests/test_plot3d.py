@@ -62,8 +62,31 @@ def test_photo_html_holds_the_world_landmarks_and_works_offline(photo_result, tm
     lines = next(t for t in fig["data"] if t["mode"] == "lines")
     assert len(lines["x"]) == 3 * 35                                     # 35 edges, None-separated
     assert fig["layout"]["scene"]["camera"]["up"] == {"x": 0, "y": 1, "z": 0}
-    assert fig["layout"]["scene"]["yaxis"]["title"]["text"] == "y (m), up"
     assert "frames" not in fig
+
+
+def test_axis_titles_read_level_and_fit_the_page(photo_result, tmp_path):
+    """Issue 20, item 11: plotly drew the y title mirrored (upside down) along its axis and the
+    camera sat so near (|eye| 2.03) that the x title was cut off at the page's foot. The y title is
+    a level scene annotation above the y axis's top, inside the box (plotly hides one on a face),
+    the camera is farther away, and dragging orbits (plotly's turntable swings z up on the first
+    drag, laying the person on their side)."""
+    scene = figure_of(plot3d(photo_result, tmp_path / "pose.html"))["layout"]["scene"]
+    assert scene["yaxis"]["title"]["text"] == ""                          # no mirrored axis title
+    (note,) = scene["annotations"]
+    assert note["text"] == "y (m), up" and note["showarrow"] is False and note["yanchor"] == "bottom"
+    for c in "xyz":
+        lo, hi = scene[c + "axis"]["range"]
+        assert lo < note[c] < hi                                          # inside the box, so drawn
+    half = (scene["yaxis"]["range"][1] - scene["yaxis"]["range"][0]) / 2
+    assert scene["yaxis"]["range"][1] - note["y"] < 0.05 * half           # at the top of the y axis
+    assert note["x"] - scene["xaxis"]["range"][0] < 0.05 * half           # on the left edge
+    assert scene["zaxis"]["range"][1] - note["z"] < 0.05 * half           # the front one
+    eye = scene["camera"]["eye"]
+    assert 2.3 <= float(np.hypot(np.hypot(eye["x"], eye["y"]), eye["z"])) <= 2.7
+    assert eye["z"] > 0 and scene["camera"]["up"] == {"x": 0, "y": 1, "z": 0}
+    assert scene["dragmode"] == "orbit"
+    assert scene["xaxis"]["title"]["text"] == "x (m), right"
 
 
 @pytest.mark.slow
@@ -138,6 +161,12 @@ def test_a_real_browser_draws_the_skeleton(photo_result, tmp_path):
             page.wait_for_timeout(300)
             png = page.screenshot(path=str(ARTIFACTS / "plot3d.png"))
             assert errors == []
+            # The y title (an SVG annotation) is drawn, level, inside the page.
+            box = page.evaluate("() => { const r = [...document.querySelectorAll('.annotation-text')]"
+                                ".find(e => e.textContent === 'y (m), up').getBoundingClientRect();"
+                                " return [r.left, r.top, r.right, r.bottom]; }")
+            assert 0 <= box[0] < box[2] <= 900 and 0 <= box[1] < box[3] <= 700, box
+            assert box[2] - box[0] > 2 * (box[3] - box[1]), box                 # wider than tall: level
         finally:
             browser.close()
     orange, blue = skeleton_pixels(png)

@@ -151,18 +151,28 @@ def label_anchor(result: PoseResult, index: int, visible: np.ndarray) -> tuple[f
     return float(sel[:, 0].min()), float(sel[:, 1].min())
 
 
+def id_label_box(result: PoseResult, index: int, visible: np.ndarray, image_size: tuple[int, int]
+               ) -> tuple[int, int, int, int, float]:
+    """Person ``index``'s "id N" label on a ``image_size`` (width, height) image: its dark box
+    (x0, y0, x1, y1, pixels, inside the image) above the head, and OpenCV's font scale."""
+    w, h = image_size
+    s = max(w, h) / 640.0
+    font, fs = cv2.FONT_HERSHEY_SIMPLEX, 0.5 * max(s, 0.6)
+    (tw, tht), base = cv2.getTextSize(f"id {int(result.ids[index])}", font, fs, max(1, round(s)))
+    pad = max(2, round(3 * s))
+    x, y = label_anchor(result, index, visible)
+    x0 = int(np.clip(round(x), 0, max(0, w - tw - 2 * pad)))
+    y1 = int(np.clip(round(y - 4 * s), tht + base + 2 * pad, h))   # the box's bottom edge
+    return x0, y1 - (tht + base + 2 * pad), x0 + tw + 2 * pad, y1, fs
+
+
 def _draw_label(out: np.ndarray, result: PoseResult, index: int, visible: np.ndarray, s: float) -> None:
     """Write "id N" on a dark box in the person's id colour, above their head, inside the image."""
     pid = int(result.ids[index])
-    text = f"id {pid}"
-    font, fs = cv2.FONT_HERSHEY_SIMPLEX, 0.5 * max(s, 0.6)
+    x0, y0, x1, y1, fs = id_label_box(result, index, visible, (out.shape[1], out.shape[0]))
     th = max(1, round(s))
-    (tw, tht), base = cv2.getTextSize(text, font, fs, th)
+    base = cv2.getTextSize(f"id {pid}", cv2.FONT_HERSHEY_SIMPLEX, fs, th)[1]
     pad = max(2, round(3 * s))
-    x, y = label_anchor(result, index, visible)
-    h, w = out.shape[:2]
-    x0 = int(np.clip(round(x), 0, max(0, w - tw - 2 * pad)))
-    y1 = int(np.clip(round(y - 4 * s), tht + base + 2 * pad, h))   # the box's bottom edge
-    y0 = y1 - (tht + base + 2 * pad)
-    cv2.rectangle(out, (x0, y0), (x0 + tw + 2 * pad, y1), (0, 0, 0), -1)
-    cv2.putText(out, text, (x0 + pad, y1 - pad - base), font, fs, ID_COLORS[pid % len(ID_COLORS)], th, cv2.LINE_AA)
+    cv2.rectangle(out, (x0, y0), (x1, y1), (0, 0, 0), -1)
+    cv2.putText(out, f"id {pid}", (x0 + pad, y1 - pad - base), cv2.FONT_HERSHEY_SIMPLEX, fs,
+                ID_COLORS[pid % len(ID_COLORS)], th, cv2.LINE_AA)

@@ -8,7 +8,9 @@ JSON (``<script type="application/json" id="blazepose-figure">``), so it opens w
 Axes, metres: **x** = world x (the camera's right), **y** = -world y (up), **z** = -world z
 (towards the camera); the same right-handed turn of MediaPipe's world axes (x right, y down,
 z away, origin between the hips) as the BVH export, so the view is not mirrored. The camera
-starts on the viewer's side, slightly above, y up on screen. One photo: one scene. A video (a
+starts on the viewer's side, slightly above, y up on screen; dragging orbits the scene (plotly's
+default turntable would swing z up on the first drag). The y title is a level annotation above
+the y axis (plotly mirrors a y-up axis's own title). One photo: one scene. A video (a
 list of results): animation frames with a time slider and play/pause; frames without anybody
 show an empty scene. Several people: one colour per track id for the bones; as the world
 landmarks of each person are centred on their own hips, each person is moved to their hips'
@@ -94,6 +96,23 @@ def _traces(result: PoseResult, ids: list[int], place: bool) -> list[dict]:
     return traces
 
 
+#: The starting camera: on the viewer's side, slightly above and to the right, y up; far enough
+#: (|eye| about 2.5) that the x axis's tick labels and title stay inside the page.
+CAMERA = {"up": {"x": 0, "y": 1, "z": 0}, "eye": {"x": 0.6, "y": 0.4, "z": 2.4}}
+Y_TITLE = "y (m), up"
+
+
+def _y_title(centre: np.ndarray, half: float) -> dict:
+    """The y axis's title as a scene annotation above the top of the front left edge (where the
+    y tick labels are), written level. Plotly draws a 3-D axis title along its axis and, with y
+    up rather than z, draws the y title mirrored (upside down); an annotation is always level and
+    moves with the scene. It sits just inside the box: plotly hides annotations on its faces."""
+    inset = 0.02 * half
+    return {"x": float(centre[0] - half + inset), "y": float(centre[1] + half - inset),
+            "z": float(centre[2] + half - inset), "text": Y_TITLE, "showarrow": False,
+            "xanchor": "center", "yanchor": "bottom", "font": {"size": 14}}
+
+
 def figure_dict(results: PoseResult | Iterable[PoseResult], *, title: str | None = None) -> dict:
     """The plotly figure (a JSON-ready dict: ``data``, ``layout``, and ``frames`` for a video)."""
     items = [results] if isinstance(results, PoseResult) else list(results)
@@ -111,9 +130,9 @@ def figure_dict(results: PoseResult | Iterable[PoseResult], *, title: str | None
                              "zeroline": False}
     layout = {"title": {"text": title or ("world landmarks, metres" if len(items) == 1 else
                                           f"world landmarks, metres ({len(items)} frames)")},
-              "scene": {"xaxis": axis(0, "x (m), right"), "yaxis": axis(1, "y (m), up"),
+              "scene": {"xaxis": axis(0, "x (m), right"), "yaxis": axis(1, ""),
                         "zaxis": axis(2, "z (m), towards the camera"), "aspectmode": "cube",
-                        "camera": {"up": {"x": 0, "y": 1, "z": 0}, "eye": {"x": 0.6, "y": 0.4, "z": 1.9}}},
+                        "annotations": [_y_title(centre, half)], "dragmode": "orbit", "camera": CAMERA},
               "margin": {"l": 0, "r": 0, "t": 40, "b": 0}, "showlegend": place, "uirevision": "keep"}
     fig = {"data": frames[0], "layout": layout}
     if len(items) > 1:

@@ -73,7 +73,9 @@ def faulty_open(monkeypatch):
             f = real_open(path, m, *a, **kw)
             return FaultyFile(f, nth, mode) if "w" in m else f
 
-        for module in (export_module, coco_module):
+        from blazepose.outputs import angles as angles_module
+
+        for module in (export_module, coco_module, angles_module):
             monkeypatch.setattr(module, "open", fake, raising=False)
 
     return install
@@ -136,6 +138,23 @@ def test_csv_never_ends_in_a_cut_row(tmp_path, faulty_open, mode):
     rows = data.decode().splitlines()
     assert rows[0] == ",".join(CSV_HEADER) and len(rows) == 1 + 2 * 33
     assert all(len(r.split(",")) == len(CSV_HEADER) for r in rows)
+
+
+@pytest.mark.parametrize("mode", ["lie", "full"])
+def test_angles_csv_never_ends_in_a_cut_row(tmp_path, faulty_open, mode):
+    from blazepose.outputs.angles import ANGLES_CSV_HEADER, AnglesWriter
+
+    faulty_open(4, mode)       # header, 2 frames, then the third frame's rows fail
+    path = tmp_path / "a.csv"
+    w = AnglesWriter(path)
+    with pytest.raises(OutputWriteError) as e:
+        for i in range(5):
+            w.write(person_result(1, frame=i))
+    assert str(path) in str(e.value)
+    rows = path.read_bytes().decode().splitlines(keepends=True)
+    assert rows[0].rstrip() == ",".join(ANGLES_CSV_HEADER) and len(rows) > 1
+    assert all(r.endswith("\n") and len(r.split(",")) == len(ANGLES_CSV_HEADER) for r in rows)
+    assert {r.split(",")[0] for r in rows[1:]} == {"0", "1"}      # frames 0 and 1, whole
 
 
 @pytest.mark.parametrize("mode", ["lie", "full"])

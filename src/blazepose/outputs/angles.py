@@ -33,7 +33,7 @@ import numpy as np
 from ..api.result import ROUNDING, PoseResult
 from ..errors import InputError
 from ..landmark import Landmark as L
-from .sink import Sink, write_all
+from .sink import GrowingFile, Sink, write_all
 
 #: The joints, each as (first segment end, vertex, second segment end).
 JOINTS: dict[str, tuple[int, int, int]] = {
@@ -293,17 +293,9 @@ class AnglesWriter(Sink):
             self._writer = JsonWriter(self.path, m)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "wb", buffering=0)
-            self._rows([ANGLES_CSV_HEADER])
+            # each frame's rows in one verified write; a failed one is undone (no cut row)
+            self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, _csv([ANGLES_CSV_HEADER]))
         self.paths.append(self.path)
-
-    def _rows(self, rows, f=None, path=None) -> None:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        for row in rows:
-            w.writerow(["" if v is None else v for v in row])
-        if buf.tell():
-            write_all(f or self._f, buf.getvalue().encode(), path or self.path)
 
     def write(self, result: PoseResult | JointAngles, frame=None) -> None:
         """Add a frame's joint angles (from a result, or already computed)."""
@@ -312,7 +304,9 @@ class AnglesWriter(Sink):
         if self.format == "json":
             self._writer.write(ja.to_dict())
         else:
-            self._rows(angle_rows(ja))
+            data = _csv(angle_rows(ja))
+            if data:
+                self._file.put(data)
 
     def summary(self) -> dict[str, Any]:
         return summarize(self._frames, min_visibility=self.min_visibility)
@@ -327,11 +321,20 @@ class AnglesWriter(Sink):
         if self.format == "json":
             self._writer.close(complete, footer={"summary": s, **(self._extra or {})})
             return
-        self._f.close()
+        self._file.close()
         out = summary_path(self.path)
         with open(out, "wb", buffering=0) as f:
-            self._rows([SUMMARY_CSV_HEADER, *summary_rows(s)], f, out)
+            write_all(f, _csv([SUMMARY_CSV_HEADER, *summary_rows(s)]), out)
         self.paths.append(out)
+
+
+def _csv(rows) -> bytes:
+    """CSV rows as bytes (missing values empty)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for row in rows:
+        w.writerow(["" if v is None else v for v in row])
+    return buf.getvalue().encode()
 
 
 def _format_from_suffix(path: Path) -> str:

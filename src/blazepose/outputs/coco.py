@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from ..api.result import PoseResult
 from ..errors import InputError
 from ..landmark import COCO17_FROM_BLAZEPOSE
-from .sink import Sink, write_all
+from .sink import GrowingFile, Sink
 
 
 def coco_entries(result: PoseResult, image_id: int | str) -> list[dict[str, Any]]:
@@ -47,7 +47,8 @@ class CocoWriter(Sink):
 
     Like ``JsonWriter``: each frame's entries and the closing bracket go in one unbuffered, checked
     write at the place of the previous closing bracket (the file only grows, nothing is truncated),
-    so a process killed between writes leaves a whole list."""
+    so a process killed between writes leaves a whole list; a write that fails is undone
+    (``GrowingFile``), leaving the list as it was."""
 
     _TAIL = b"\n]\n"
 
@@ -55,10 +56,8 @@ class CocoWriter(Sink):
         super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "wb", buffering=0)
         self.paths.append(self.path)
-        write_all(self._f, b"[" + self._TAIL, self.path)
-        self._end = 1 + len(self._TAIL)
+        self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, b"[", self._TAIL)
         self._ids = list(image_ids) if image_ids is not None else None
         self._n = 0
         self._entries = 0
@@ -75,10 +74,7 @@ class CocoWriter(Sink):
         if not entries:
             return
         body = ",\n".join(json.dumps(e) for e in entries).encode()
-        at = self._end - len(self._TAIL)
-        self._f.seek(at)
-        write_all(self._f, (b",\n" if self._entries else b"\n") + body + self._TAIL, self.path)
-        self._end = at + len(body) + len(self._TAIL) + (2 if self._entries else 1)
+        self._file.put((b",\n" if self._entries else b"\n") + body)
         self._entries += len(entries)
 
     def skip(self, frame_index: int, timestamp_ms: float | None, error: str, file: str | None = None) -> None:
@@ -86,4 +82,4 @@ class CocoWriter(Sink):
         self._n += 1
 
     def _finish(self, complete: bool) -> None:
-        self._f.close()
+        self._file.close()

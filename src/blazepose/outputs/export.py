@@ -44,7 +44,7 @@ from ..api.result import PoseResult
 from ..errors import InputError
 from ..landmark import COCO17_FROM_BLAZEPOSE, LANDMARK_NAMES
 from .coco import CocoWriter, coco_entries, coco_results  # noqa: F401 - part of this module's interface
-from .sink import Sink, write_all
+from .sink import GrowingFile, Sink, write_all
 
 #: 2: ``blazepose image`` writes ``frames`` like every other path (it wrote ``images`` in 1); the
 #: options are one ``"options"`` object and video properties one ``"video"`` object.
@@ -122,19 +122,14 @@ class JsonWriter(Sink):
         self._stream = None
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "wb", buffering=0)
         self.paths.append(self.path)
-        write_all(self._f, head + self._TAIL, self.path)
-        self._end = len(head) + len(self._TAIL)
+        self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, head, self._TAIL)
 
     def _put(self, body: bytes) -> None:
         if self._stream is not None:
             self._stream.write(body.decode())
             return
-        at = self._end - len(self._TAIL)
-        self._f.seek(at)
-        write_all(self._f, body + self._TAIL, self.path)     # one write() on an unbuffered file
-        self._end = at + len(body) + len(self._TAIL)
+        self._file.put(body)     # one write() on an unbuffered file, verified
 
     def write(self, result: PoseResult | dict, frame=None) -> None:
         """Add a frame: a result, or a ready document frame (a dict)."""
@@ -169,12 +164,11 @@ class JsonWriter(Sink):
             self._stream.flush()
             self._stream = None
             return
-        try:
-            if footer:
-                self._f.seek(self._end - len(self._TAIL))
-                write_all(self._f, b"\n], " + json.dumps(footer)[1:].encode() + b"\n", self.path)
+        try:    # a document whose writes failed gets no footer (GrowingFile refuses every write)
+            if footer and self._file.error is None:
+                self._file.put(b"", last=b"\n], " + json.dumps(footer)[1:].encode() + b"\n")
         finally:
-            self._f.close()
+            self._file.close()
 
 
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
@@ -227,29 +221,31 @@ def frame_csv_rows(d: dict[str, Any]):
 
 
 class CsvWriter(Sink):
-    """Long-format CSV with the fixed ``CSV_HEADER``; each frame's rows in one checked write."""
+    """Long-format CSV with the fixed ``CSV_HEADER``; each frame's rows in one checked write
+    (``GrowingFile``: a write that fails is undone, so the file never ends in a cut row)."""
 
     def __init__(self, path: str | os.PathLike):
         super().__init__()
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.path, "wb", buffering=0)
         self.paths.append(self.path)
-        self._rows([CSV_HEADER])
+        self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, self._rows([CSV_HEADER]))
 
-    def _rows(self, rows) -> None:
+    @staticmethod
+    def _rows(rows) -> bytes:
         buf = io.StringIO()
         w = csv.writer(buf)
         for row in rows:
             w.writerow(["" if v is None else v for v in row])
-        if buf.tell():
-            write_all(self._f, buf.getvalue().encode(), self.path)
+        return buf.getvalue().encode()
 
     def write(self, result: PoseResult, frame=None) -> None:
-        self._rows(csv_rows(result))
+        rows = self._rows(csv_rows(result))
+        if rows:     # every row of the frame in one verified write: a failed one leaves no cut row
+            self._file.put(rows)
 
     def _finish(self, complete: bool) -> None:
-        self._f.close()
+        self._file.close()
 
 
 # ---- NumPy --------------------------------------------------------------------------------------

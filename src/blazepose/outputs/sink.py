@@ -15,7 +15,11 @@ of sinks.
 
 Writes are checked: ``write_all`` writes every byte or raises ``OutputWriteError`` naming the
 file. A short write (a disk that filled, a quota) is retried from where it stopped; a write that
-makes no progress or fails is an error, never a silently shorter file.
+makes no progress or fails is an error, never a silently shorter file. On a seekable file it also
+checks that the file position moved by exactly the bytes written (a write that reports more bytes
+than reached the file is an error too). ``GrowingFile`` is the file of the streaming documents
+(JSON, COCO, CSV): each write verified against the file's size, and on a failure the file put back
+as it was before that write.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ def write_all(f: BinaryIO, data: bytes, path: str | os.PathLike | None = None) -
     name = str(path if path is not None else getattr(f, "name", "output"))
     view = memoryview(data)
     done = 0
+    start = _position(f)
     while done < len(view):
         try:
             n = f.write(view[done:])
@@ -51,6 +56,76 @@ def write_all(f: BinaryIO, data: bytes, path: str | os.PathLike | None = None) -
             f.flush()
         except OSError as exc:
             raise OutputWriteError(name, exc.strerror or str(exc), errno=exc.errno) from exc
+    end = _position(f) if start is not None else None
+    if end is not None and end != start + len(view):
+        raise OutputWriteError(name, f"short write: {len(view)} bytes reported written at offset {start}, "
+                                     f"but the file position moved by {end - start}")
+
+
+def _position(f) -> int | None:
+    """The position of a seekable file (the kernel's, for an unbuffered one), else None."""
+    try:
+        return f.tell() if f.seekable() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+class GrowingFile:
+    """A streaming document's file: ``first`` (a header) and each ``put`` body followed by ``tail``
+    (the closing brackets; empty for CSV), written in one checked write over the previous tail, so
+    the file only grows and holds a whole document after every write.
+
+    ``f`` is the file opened unbuffered for writing (``open(path, "wb", buffering=0)``). After each
+    write the file's size must be exactly what was written (``os.fstat``): a short write, a failing
+    device or a write that reported bytes it did not write raises ``OutputWriteError`` naming the
+    file. The file is then put back as it was before that write (the previous tail rewritten in
+    place, which needs no new disk space, and the rest cut off), and every later ``put`` raises:
+    a document whose writes failed never gets another byte, so never a completion footer.
+    """
+
+    def __init__(self, f: BinaryIO, path: str | os.PathLike, first: bytes, tail: bytes = b""):
+        self._f, self.path, self.tail = f, Path(path), tail
+        self.error: OutputWriteError | None = None
+        self._end = len(tail)    # as if the file held the tail alone: ``first`` goes before it
+        self.put(first)
+
+    def put(self, body: bytes, last: bytes | None = None) -> None:
+        """Write ``body`` and the tail (``last``: a new, final tail) over the previous tail."""
+        if self.error is not None:
+            raise OutputWriteError(self.path, f"not written after an earlier failure ({self.error.problem})")
+        at = self._end - len(self.tail)
+        data = body + (self.tail if last is None else last)
+        try:
+            try:
+                self._f.seek(at)
+                write_all(self._f, data, self.path)
+                size = os.fstat(self._f.fileno()).st_size
+            except OutputWriteError:
+                raise
+            except OSError as exc:
+                raise OutputWriteError(self.path, exc.strerror or str(exc), errno=exc.errno) from exc
+            if size != max(self._end, at + len(data)):
+                raise OutputWriteError(self.path, f"the file holds {size} bytes after a write that should "
+                                                  f"have left {at + len(data)} (bytes were lost)")
+        except OutputWriteError as exc:
+            self.error = exc
+            self._restore(at)
+            raise
+        self._end = at + len(data)
+        if last is not None:
+            self.tail = last
+
+    def _restore(self, at: int) -> None:
+        """Best effort: the file as it was before the failed write (the tail at ``at``, nothing after)."""
+        try:
+            self._f.seek(at)
+            write_all(self._f, self.tail, self.path)
+            self._f.truncate(at + len(self.tail))
+        except OSError:      # the disk refuses even this: the error already raised names the file
+            pass
+
+    def close(self) -> None:
+        self._f.close()
 
 
 class Sink:

@@ -42,16 +42,22 @@ def cmd_batch(args, options: PoseOptions) -> int:
                            runner=args.runner, address=args.address, force=args.force)
     except BatchInterrupted as exc:   # what is done and what is not, then "interrupted", exit 130
         print(exc.report.summary(), file=sys.stderr)
-        print(f"report: {Path(exc.report.out) / REPORT_NAME} (run the same command again to resume)",
-              file=sys.stderr)
+        print(_report_line(exc.report) + " (run the same command again to resume)", file=sys.stderr)
         raise
     print(report.summary(), file=sys.stderr)
-    print(f"report: {Path(report.out) / REPORT_NAME}", file=sys.stderr)
+    print(_report_line(report), file=sys.stderr)
     if args.csv:
         from .combined import write_combined_csv
 
         print(f"csv: {args.csv} ({write_combined_csv(report, args.csv, opts)} rows)", file=sys.stderr)
-    return 1 if report.failed else 0
+    return 1 if report.failed or report.report_error else 0
+
+
+def _report_line(report) -> str:
+    """Where the report is, or the one line saying why it could not be written."""
+    if report.report_error:
+        return f"error: report not written: {report.report_error} (the summary above is its content)"
+    return f"report: {Path(report.out) / REPORT_NAME}"
 
 
 def register(subparsers) -> None:

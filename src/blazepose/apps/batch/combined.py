@@ -20,7 +20,7 @@ import logging
 import os
 from pathlib import Path
 
-from ...errors import InputError
+from ...errors import InputError, OutputWriteError
 from ...outputs.export import CSV_HEADER, frame_csv_rows
 from .inputs import BatchItem, kind_of
 from .options import BatchOptions
@@ -69,6 +69,9 @@ def write_combined_csv(report, path: str | os.PathLike, options: BatchOptions = 
                         w.writerow([rel, *("" if v is None else v for v in row)])
                         rows += 1
         os.replace(tmp, path)
+    except OSError as exc:   # a full disk: one line naming the file, no .partial left
+        tmp.unlink(missing_ok=True)
+        raise OutputWriteError(path, exc.strerror or str(exc), errno=exc.errno) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

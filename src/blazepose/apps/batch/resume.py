@@ -96,8 +96,33 @@ def partial_path(path: Path) -> Path:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """``data`` into ``path`` through its ``.partial`` name (checked: ``OutputWriteError`` names
+    ``path``; the ``.partial`` file is removed when the write fails)."""
+    from ...errors import OutputWriteError
+    from ...outputs.sink import write_all
+
     tmp = partial_path(path)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb", buffering=0) as f:
+                write_all(f, data, path)
+            os.replace(tmp, path)
+        except OutputWriteError:
+            raise
+        except OSError as exc:
+            raise OutputWriteError(path, exc.strerror or str(exc), errno=exc.errno) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def remove_partials(out: str | os.PathLike) -> int:
+    """Remove the ``.partial`` files under ``out`` (left by a run that was killed, or that could
+    not finish writing them); return how many. Only a batch holding ``out``'s lock calls it."""
+    removed = 0
+    for p in Path(out).rglob(f"*{PARTIAL}.*"):
+        if p.stem.endswith(PARTIAL) and p.is_file() and not p.is_symlink():
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ...errors import UsageError
+from ...errors import OutputWriteError, UsageError
 from ...runtime.threads import usable_cores
 from .. import interrupts
 from ..progress import progress_bar
@@ -21,7 +21,7 @@ from .runners import chunks_of, run_local, run_ray
 from .inputs import check_out_folder, collect_inputs
 from .lock import BatchLock
 from .options import DEFAULT_THREADS_PER_WORKER, BatchOptions
-from .resume import is_up_to_date, write_bytes_atomic
+from .resume import is_up_to_date, remove_partials, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ class BatchReport:
     pending: list = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
+    #: Why ``batch_report.json`` could not be written (a full disk: the message names the file),
+    #: None when it was.
+    report_error: str | None = None
 
     def to_dict(self) -> dict:
         from ... import __version__
@@ -153,6 +156,7 @@ def _run_locked(inputs, out, options, workers, threads, runner, address, force, 
     try:
         interrupts.raise_pending()   # Ctrl-C or SIGTERM while the command line started
         Path(out).mkdir(parents=True, exist_ok=True)
+        remove_partials(out)     # what a killed or failed run left; this run writes its own
         items, missing = collect_inputs(inputs, exclude=out)
         for it in items:
             if not force and is_up_to_date(it, out, options):
@@ -181,9 +185,17 @@ def _run_locked(inputs, out, options, workers, threads, runner, address, force, 
         order = {it.source: i for i, it in enumerate(items)}
         for lst in (report.done, report.failed):
             lst.sort(key=lambda d: order.get(d["input"], -1))
-        Path(out).mkdir(parents=True, exist_ok=True)
-        write_bytes_atomic(Path(out) / REPORT_NAME, (json.dumps(report.to_dict(), indent=1) + "\n").encode())
+        _write_report(report)
     return report
+
+
+def _write_report(report: BatchReport) -> None:
+    """``OUT/batch_report.json``; when it cannot be written (a full disk) ``report.report_error``
+    says why, and the batch still ends with its summary (the report's content is in memory)."""
+    try:
+        write_bytes_atomic(Path(report.out) / REPORT_NAME, (json.dumps(report.to_dict(), indent=1) + "\n").encode())
+    except OutputWriteError as exc:
+        report.report_error = str(exc)
 
 
 def _count_from_disk(report: BatchReport, todo, out: str, options: BatchOptions) -> None:

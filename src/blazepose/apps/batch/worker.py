@@ -8,7 +8,7 @@ import logging
 import os
 import time
 
-from ...errors import BlazePoseError, InputError, VideoReadError
+from ...errors import BlazePoseError, InputError, OutputWriteError, VideoReadError
 from .inputs import BatchItem
 from .options import BatchOptions
 from .resume import output_paths, partial_path, source_record
@@ -129,13 +129,11 @@ class BatchWorker:
             with contextlib.ExitStack() as stack:
                 for sink in self.plan.open_sinks(stack, _plan_paths(tmps), self._meta(record)):
                     sink.write(res, rgb)
+            _publish(paths, tmps)
         except BaseException:
             for t in tmps.values():
                 t.unlink(missing_ok=True)
             raise
-        for k in ("annotated", "angles", "result"):   # the result file last: it marks the input done
-            if k in paths:
-                os.replace(tmps[k], paths[k])
 
     def _video(self, item: BatchItem, record: dict) -> int:
         import contextlib
@@ -154,19 +152,31 @@ class BatchWorker:
                           on_frame=lambda run: done.__setitem__(0, run.frames))
             if done[0] == 0:
                 raise VideoReadError(item.source, "no frame could be decoded")
+            _publish(paths, tmps)
         except BaseException as exc:
             for k in ("annotated", "angles"):
                 if k in tmps:
                     tmps[k].unlink(missing_ok=True)
-            if done[0] and isinstance(exc, BlazePoseError):
+            if done[0] and isinstance(exc, BlazePoseError) and not isinstance(exc, OutputWriteError):
                 # keep what was computed: the .partial JSON is valid and holds every frame so far
+                # (until the next run, which removes every .partial file it finds)
                 raise InputError(f"{exc} (after {done[0]} frames; those are kept in {tmps['result']})") from exc
-            tmps["result"].unlink(missing_ok=True)
+            tmps["result"].unlink(missing_ok=True)   # a file that could not be written frees its space
             raise
-        for k in ("annotated", "angles", "result"):   # the result file last: it marks the input done
-            if k in paths:
-                os.replace(tmps[k], paths[k])
         return done[0]
+
+
+def _publish(paths: dict, tmps: dict) -> None:
+    """Rename the ``.partial`` outputs to their names, the result file last (it marks the input
+    done), and only once it reads back as a whole, complete document (``read_batch_record``)."""
+    from .resume import read_batch_record
+
+    if read_batch_record(tmps["result"]) is None:
+        raise OutputWriteError(paths["result"], "the result file did not read back as a whole, complete "
+                                                "document; not kept")
+    for k in ("annotated", "angles", "result"):
+        if k in paths:
+            os.replace(tmps[k], paths[k])
 
 
 def _plan_paths(paths: dict) -> dict:

@@ -15,6 +15,7 @@ Safety rules this module implements:
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import re
 import shutil
@@ -30,6 +31,7 @@ import numpy as np
 from ...errors import BlazePoseError, ImageReadError, UploadError, VideoReadError  # noqa: F401 - UploadError: re-exported
 from ...options import OptionsError, PoseOptions
 from .pool import FifoLock, LandmarkerPool  # noqa: F401 - part of this module's interface
+from .write_failures import drop_unreadable_results, write_failure
 
 log = logging.getLogger(__name__)
 
@@ -326,14 +328,29 @@ class JobManager:
             except UploadError as exc:
                 job.state, job.error, job.error_status = "failed", str(exc), exc.status
             except BlazePoseError as exc:
-                job.state, job.error, job.error_status = "failed", str(exc), 422
+                problem = write_failure(exc)
+                if problem is not None:   # the server's disk: none of its results is served
+                    job.files = {}
+                    job.state, job.error, job.error_status = (
+                        "failed", f"{job.name}: the server could not write the results ({problem})", 507)
+                else:
+                    job.state, job.error, job.error_status = "failed", str(exc), 422
             except Exception as exc:  # noqa: BLE001 - a job must never take the server down
                 log.exception("video job %s failed", job.id)
                 job.state, job.error, job.error_status = "failed", f"{job.name}: internal error ({exc})", 500
+            if job.state == "failed":
+                job.error = self._public(job, job.error)
+                drop_unreadable_results(job)
             job.finished = time.time()
             if job.cancel.is_set() or job.id not in self._jobs:
                 shutil.rmtree(job.dir, ignore_errors=True)
             self.expire()
+
+    def _public(self, job: Job, message: str | None) -> str | None:
+        """An error message without the server's folders (a job's files by their names only)."""
+        if message is None:
+            return None
+        return message.replace(str(job.dir) + os.sep, "").replace(str(self.root), "(server)")
 
     def close(self) -> None:
         self._stop.set()

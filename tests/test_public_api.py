@@ -97,10 +97,8 @@ def test_the_import_check_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"a", "c"}, "c": set(), "p": {"p.x"}, "p.x": {"p"}}) == {frozenset("ab")}
 
 
-#: Import circles known on main and left to the outputs' rework (issue 19 item 1: export() through
-#: the sinks): export -> mot (open_writer) -> angles -> export (AnglesWriter's JsonWriter, header).
-#: Remove an entry when its circle is gone; any other circle fails the test.
-KNOWN_CYCLES = {frozenset({"blazepose.outputs.export", "blazepose.outputs.mot", "blazepose.outputs.angles"})}
+#: Import circles allowed: none (every import, module-level or inside a function, points one way).
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 
 def _edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -130,8 +128,9 @@ def test_no_import_cycle_among_blazepose_modules():
     assert "blazepose.api.session" not in graph["blazepose.api.core"]
     found = cycles(graph)
     assert found - KNOWN_CYCLES == set(), [sorted(c) for c in found - KNOWN_CYCLES]
-    outside = {m: deps - set().union(*KNOWN_CYCLES) for m, deps in graph.items() if m not in set().union(*KNOWN_CYCLES)}
-    assert find_cycle(outside) is None, " -> ".join(find_cycle(outside))
+    known = set().union(*KNOWN_CYCLES)
+    outside = {m: deps - known for m, deps in graph.items() if m not in known}
+    assert find_cycle(outside) is None, " -> ".join(find_cycle(outside) or [])
 
 
 def test_every_public_name_imports_from_blazepose():

@@ -22,6 +22,7 @@ from test_export import person_result
 
 from blazepose.errors import OutputWriteError
 from blazepose.outputs import coco as coco_module
+from blazepose.outputs import document as document_module
 from blazepose.outputs import export as export_module
 from blazepose.outputs.export import CSV_HEADER, CocoWriter, CsvWriter, JsonWriter, read_document
 from blazepose.outputs.sink import write_all
@@ -75,7 +76,7 @@ def faulty_open(monkeypatch):
 
         from blazepose.outputs import angles as angles_module
 
-        for module in (export_module, coco_module, angles_module):
+        for module in (export_module, document_module, coco_module, angles_module):
             monkeypatch.setattr(module, "open", fake, raising=False)
 
     return install

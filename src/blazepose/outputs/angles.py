@@ -274,7 +274,7 @@ class AnglesWriter(Sink):
 
     def __init__(self, path: str | os.PathLike, meta: dict[str, Any] | None = None, *,
                  min_visibility: float = 0.5, fmt: str | None = None):
-        from .export import JsonWriter, header
+        from .document import JsonWriter, header
 
         super().__init__()
         self.path = Path(path)

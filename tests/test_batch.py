@@ -77,6 +77,7 @@ def assert_same_results(a: Path, b: Path, tol: float = TOL_PX) -> None:
 
 
 # ---- Python API ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_process_batch_equals_process_image_in_order(landmarker_factory, tmp_path):
     from blazepose.io.images import read_image
 
@@ -127,6 +128,7 @@ def test_collect_inputs_files_folders_globs_and_mirrored_paths(tmp_path):
     assert sorted(i.rel for i in items) == ["b/clip.mp4", "b/y.PNG", "x.jpg"]
 
 
+@pytest.mark.slow
 def test_inputs_inside_the_output_folder_are_reported_not_silently_dropped(tmp_path):
     """``blazepose batch photos --out photos`` used to process nothing and report nothing (exit 0);
     then it reported a failure but wrote its report and locks among the photos: now it is refused
@@ -148,6 +150,7 @@ def test_inputs_inside_the_output_folder_are_reported_not_silently_dropped(tmp_p
     assert sorted(i.rel for i in items) == ["photos/photo_001.png", "photos/sub/photo_000.png"] and missing == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size, ok", [(0, False), (1, True), (1024, True), (1025, False), (5000, False)])
 def test_batch_size_is_checked_against_the_range_its_message_states(tmp_path, size, ok):
     """``--batch-size 5000`` ran although the error for 0 says "an integer in 1..1024"."""
@@ -259,6 +262,7 @@ def test_killed_batch_resumes_to_the_same_outputs_without_redoing_work(tmp_path)
     assert not list(out.rglob("*.partial*"))
 
 
+@pytest.mark.slow
 def test_up_to_date_check_follows_input_and_options(tmp_path):
     from blazepose.apps.batch import BatchOptions, run_batch
 
@@ -316,6 +320,7 @@ def test_resume_redoes_a_result_that_does_not_parse_or_is_not_complete(tmp_path,
     assert redone["complete"] is True and redone["frames_written"] == len(redone["frames"]) == 1
 
 
+@pytest.mark.slow
 def test_images_and_videos_mixed_with_annotations_and_angles(tmp_path):
     from blazepose.apps.batch import BatchOptions, run_batch
     from blazepose.io.images import read_image

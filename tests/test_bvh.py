@@ -210,6 +210,7 @@ def test_writer_sink_people_skips_and_names(tmp_path, caplog):
 DOC = ROOT / "docs" / "bvh_3d_notebook.md"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S))))
 def test_the_docs_python_blocks_run(index, monkeypatch, tmp_path):
     """docs/bvh_3d_notebook.md's examples run and write their files (tests/test_readme.py runs the other pages' blocks)."""

@@ -13,6 +13,7 @@ def run(*args, **kw):
     return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True, **kw)
 
 
+@pytest.mark.slow
 def test_image_json_annotate_and_mask(tmp_path):
     ann, mask = tmp_path / "a.png", tmp_path / "m.png"
     p = run("image", str(REFERENCE / "pose.jpg"), "--annotate", str(ann), "--mask", str(mask))
@@ -30,6 +31,7 @@ def test_image_json_annotate_and_mask(tmp_path):
     assert read_image(mask).shape == (667, 1000, 3)
 
 
+@pytest.mark.slow
 def test_many_files_one_bad_still_processes_the_others(tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_text("not an image")
@@ -46,6 +48,7 @@ def test_many_files_one_bad_still_processes_the_others(tmp_path):
     assert "Traceback" not in p.stderr
 
 
+@pytest.mark.slow
 def test_models_list_and_verify():
     p = run("models", "list")
     assert p.returncode == 0

@@ -32,6 +32,7 @@ def run(*args, cwd=None):
     (["--csv", "{tmp}"], "--csv {tmp}: is a folder"),
     (["--json", "{tmp}/x.txt"], "--json {tmp}/x.txt: the name must end in"),
 ])
+@pytest.mark.slow
 def test_image_mistakes_are_one_line_and_exit_2(tmp_path, args, needle):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     p = run("image", str(PHOTO), *args)
@@ -42,6 +43,7 @@ def test_image_mistakes_are_one_line_and_exit_2(tmp_path, args, needle):
     assert p.stdout == "" and list(tmp_path.iterdir()) == []       # nothing written
 
 
+@pytest.mark.slow
 def test_video_and_batch_mistakes_are_one_line_and_exit_2(tmp_path):
     for cmd in (["video", str(REFERENCE / "pose_squats.mp4"), "--json", str(tmp_path / "v.json")],
                 ["batch", str(PHOTO), "--out", str(tmp_path / "b")]):
@@ -90,11 +92,13 @@ def test_image_takes_folders_and_globs(tmp_path):
     (["video", "x.mp4", "--max-frames", "-1"], "blazepose video: error: argument --max-frames: must be >= 0, got -1"),
     (["eval", "a.json", "imgs", "--min-labelled", "0"], "blazepose eval: error: argument --min-labelled: must be >= 1"),
 ])
+@pytest.mark.slow
 def test_argument_errors_are_one_line_too(args, needle):
     p = run(*args)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and p.stderr.startswith(needle), p.stderr
 
 
+@pytest.mark.slow
 def test_every_input_is_accounted_for_in_the_document(tmp_path):
     """An input that names nothing (a missing file, an empty name, which must not mean the current
     folder) is an error frame of the document, after the photos, as a photo that cannot be read is."""

@@ -68,6 +68,7 @@ def _wait_for(test, proc, timeout=120.0):
 @pytest.mark.parametrize("sig, event", [
     ("INT", "held"), ("TERM", "held"), ("INT", "inputs line"),
     ("INT", "fork server"), ("TERM", "fork server"), ("INT", "worker")])
+@pytest.mark.slow
 def test_an_early_signal_gives_no_traceback_and_a_report(tmp_path, sig, event):
     photos = tmp_path / "photos"
     make_photos(photos, PHOTOS)

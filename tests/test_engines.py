@@ -90,6 +90,7 @@ def test_openvino_pipeline_matches_litert(model, landmarker_factory, expected_ca
           f"{worst_all:.4f} px (whole pipeline)")
 
 
+@pytest.mark.slow
 def test_openvino_segmentation_mask_matches_litert(landmarker_factory, pose_rgb):
     lr = landmarker_factory("full", enable_segmentation=True)
     ov = landmarker_factory("full", enable_segmentation=True, engine="openvino")

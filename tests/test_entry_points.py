@@ -92,6 +92,7 @@ def test_squats_clip_same_from_video_batch_and_web(tmp_path, client):
     assert from_cli["video"]["smoothing"] == from_web["video"]["smoothing"] == "causal"
 
 
+@pytest.mark.slow
 def test_photo_same_from_image_batch_and_web(tmp_path, client):
     photo = COCO / "000000196141.jpg"
     p = cli("image", str(photo), "--json", str(tmp_path / "i.json"))
@@ -143,6 +144,7 @@ def test_undecodable_frame_is_listed_alike_and_timing_kept(tmp_path, client):
         assert n == 10, video     # the skipped frame is repeated: the input's timing is kept
 
 
+@pytest.mark.slow
 def test_frames_lost_in_a_truncated_tail_are_listed_alike_by_the_cli_and_the_web(tmp_path, client):
     # A clip cut off part-way: the container still lists all its frames. The CLI lists the frames
     # it could not read; a web job must too (its upload was stored without the .avi suffix that
@@ -194,6 +196,7 @@ def test_one_landmarker_from_four_threads(landmarker_factory):
         np.testing.assert_array_equal(res.world, expected[i].world)
 
 
+@pytest.mark.slow
 def test_a_bad_option_is_one_message_everywhere(tmp_path, client):
     from blazepose import PoseLandmarker
     from blazepose.options import OptionsError

@@ -52,6 +52,7 @@ def test_a_malformed_annotation_file_is_one_typed_error(tmp_path, capsys, make, 
     assert len(err) == 1 and err[0].startswith(f"error: {bad}: not a COCO person-keypoints file") and needle in err[0]
 
 
+@pytest.mark.slow
 def test_an_unreadable_image_is_reported_and_the_others_still_count(tmp_path, capsys, landmarker_factory):
     folder = tmp_path / "coco"
     shutil.copytree(COCO, folder)

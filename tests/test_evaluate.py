@@ -41,6 +41,7 @@ def test_coco_ap_of_the_ground_truth_itself_is_one():
     (["--max-poses", "1"], 4, 4, 0.790, 0.179),
     (["--detection-tiles", "3"], 10, 11, 0.808, 0.437),
 ])
+@pytest.mark.slow
 def test_eval_on_the_coco_fixtures(capsys, extra, found, poses, pck_found, ap):
     """The figures docs/people.md prints for ``blazepose eval`` on the fixtures (rounded to 0.001 there;
     0.005 allows other CPUs' last-bit float differences, not another result)."""

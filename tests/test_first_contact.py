@@ -63,6 +63,7 @@ def cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "blazepose.apps.cli", *args], capture_output=True, text=True, **kw)
 
 
+@pytest.mark.slow
 def test_upper_body_coco_results_load_in_pycocotools_with_the_annotation_ids(tmp_path):
     import contextlib
     import io
@@ -174,6 +175,7 @@ def test_models_fetch_of_an_unknown_name_lists_the_real_choices():
 
 
 # ---- batch: nothing written into an input folder, no lock files left --------------------------------
+@pytest.mark.slow
 def test_batch_out_equal_to_an_input_folder_is_refused_before_writing(tmp_path):
     import shutil
 
@@ -253,6 +255,7 @@ def _streams(path) -> dict:
     return got
 
 
+@pytest.mark.slow
 def test_video_output_suffix_checked_before_any_model_loads(tmp_path):
     for name in ("x.gif", "x"):
         r = cli("video", str(REFERENCE / "pose_squats.mp4"), "-o", str(tmp_path / name))
@@ -263,6 +266,7 @@ def test_video_output_suffix_checked_before_any_model_loads(tmp_path):
     assert ".mkv H.264 in Matroska" in " ".join(r.stdout.split())
 
 
+@pytest.mark.slow
 def test_annotated_video_keeps_the_sound_and_opencv_stays_quiet(tmp_path):
     clip = tmp_path / "clip.mp4"
     _clip_with_sound(clip)
@@ -291,6 +295,7 @@ def test_annotated_video_keeps_the_sound_and_opencv_stays_quiet(tmp_path):
         "error: camera 7: cannot open as a video (unknown format, unsupported codec, or no such camera/stream)"]
 
 
+@pytest.mark.slow
 def test_image_into_a_closed_pipe_exits_quietly():
     """``blazepose image ... | head -c 100``: no ``error: [Errno 32] Broken pipe``, status 141."""
     import subprocess

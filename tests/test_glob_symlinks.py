@@ -58,6 +58,7 @@ def test_symlink_loops_give_each_photo_once_quickly(looped, monkeypatch, pattern
     assert took < 1.0, f"{took:.2f} s"   # a generous guard: it takes milliseconds
 
 
+@pytest.mark.slow
 def test_image_and_batch_with_self_and_up_links_process_one_frame(looped, tmp_path):
     os.remove(looped / "sub" / "b.jpg")
     _links(looped)

@@ -71,6 +71,7 @@ def test_a_side_too_long_for_the_pipeline_is_an_input_error_everywhere(tmp_path,
     assert len(pl.process_image(np.zeros((4, 32766, 3), np.uint8))) == 0   # the longest side that works
 
 
+@pytest.mark.slow
 def test_a_photo_over_the_decoding_limit_is_refused_with_its_size(tmp_path):
     # Pillow's decompression-bomb guard (89.5 M pixels by default), in our words, before decoding.
     limit = Image.MAX_IMAGE_PIXELS
@@ -133,6 +134,7 @@ def test_very_large_and_tiny_photos(landmarker_factory, pose_rgb):
     assert len(tiny) == 0 and tiny.image_size == (3, 2)
 
 
+@pytest.mark.slow
 def test_the_decoding_limit_holds_for_the_cli_and_batch_alike(tmp_path):
     """docs/photos.md: photos over Pillow's limit "are refused with their size, from the
     command line, Python and batch alike"; the other photos are still processed."""

@@ -58,6 +58,7 @@ def test_explicit_path_is_used_without_touching_the_cache(empty_cache):
     assert not empty_cache.exists()
 
 
+@pytest.mark.slow
 def test_offline_failure_lists_every_place_and_where_to_put_the_file(empty_cache, monkeypatch):
     monkeypatch.setattr(registry, "OFFICIAL_URL", "http://127.0.0.1:9/{file}")
     monkeypatch.setattr(registry.shutil, "which", lambda name: None)         # no npm

@@ -176,6 +176,7 @@ def test_coco_fixture_people_found(landmarker_factory, max_num_poses, tiles, exp
                                  res.visibility[j]) <= multi.DEDUPE_OKS_THRESHOLD
 
 
+@pytest.mark.slow
 def test_coco_fixture_calls_per_image(monkeypatch):
     """docs/benchmarks.md's cost figures for the auto plan on the COCO fixtures: 7 detector calls per
     image (whole image + 6 tiles) and 16 landmark crops for the 11 people returned."""

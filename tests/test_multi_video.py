@@ -232,6 +232,7 @@ def ids_by_side(results):
     return out
 
 
+@pytest.mark.slow
 def test_two_people_keep_distinct_stable_ids(landmarker_factory):
     pl = landmarker_factory("full", max_num_poses=2)
     results = run(pl, two_people_clip(30))
@@ -244,6 +245,7 @@ def test_two_people_keep_distinct_stable_ids(landmarker_factory):
     assert sum(r.meta["detector"] for r in results) == 1    # both found at once, then tracked
 
 
+@pytest.mark.slow
 def test_newcomer_is_picked_up_within_the_interval(landmarker_factory):
     """The woman walks in at frame 8 (100 ms per frame, detection interval 250 ms)."""
     pl = landmarker_factory("full", max_num_poses=3)
@@ -278,6 +280,7 @@ def test_person_leaving_and_coming_back_regains_the_id(landmarker_factory):
             assert returned == woman, sides
 
 
+@pytest.mark.slow
 def test_video_cli_carries_ids(tmp_path, monkeypatch):
     """JSON ids, CSV person column and per-id colours in the annotated video, through the CLI."""
     import cv2
@@ -399,6 +402,7 @@ def _box_iou(a, b) -> float:
     return iw * ih / union if union > 0 else 0.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("places", [2, 10])
 def test_the_front_skier_keeps_one_id_when_a_hidden_skiers_track_slides_onto_him(landmarker_factory, places):
     """Two or ten places (``eval``'s default), 3×3 tiles, 30 fps: the skier in black half hidden behind the front skier is

@@ -51,6 +51,7 @@ def test_marker_names_axes_and_gaps(tmp_path):
     assert d[:, 2] == pytest.approx(-(w3[:, 2] - w3[0, 2]), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_fill_gaps_and_butterworth():
     x = np.array([0.0, np.nan, 2.0, np.nan, np.nan, np.nan, 6.0, np.nan])
     assert fill_gaps(x, 1) == pytest.approx([0, 1, 2, np.nan, np.nan, np.nan, 6, np.nan], nan_ok=True)
@@ -74,6 +75,7 @@ def squats_run(tmp_path_factory):
     return out, p
 
 
+@pytest.mark.slow
 def test_opensim_and_ezc3d_read_the_markers(squats_run):
     import ezc3d
     import opensim

@@ -99,6 +99,7 @@ def web_video(client, path: Path):
     return doc.json(), video.content, video.headers["content-disposition"]
 
 
+@pytest.mark.slow
 def test_clip_and_photo_alike_from_every_entry_point(tmp_path, client):
     from blazepose import PoseLandmarker
     from blazepose.io.images import read_image
@@ -201,6 +202,7 @@ def test_export_returns_every_path_written(tmp_path):
     assert export(res, tmp_path / "one.json") == [tmp_path / "one.json"]
 
 
+@pytest.mark.slow
 def test_image_folder_skips_its_video_with_one_note(tmp_path):
     p = cli("image", str(REFERENCE), "--model", "lite", "--json", str(tmp_path / "r.json"))
     assert p.returncode == 0, p.stderr

@@ -188,6 +188,7 @@ def test_embedded_json_escapes_every_angle_bracket_and_ampersand():
     assert json.loads(text) == value
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (CI installs it: apt-get install chromium)")
 def test_a_hostile_file_name_still_renders_in_a_real_browser(tmp_path):
     """``image 'x<!--<script>.jpg' --plot3d``: the page draws its plot and shows the name as text."""

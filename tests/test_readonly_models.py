@@ -63,6 +63,7 @@ def _image(tmp_path: Path, env_extra: dict, out: str) -> tuple[subprocess.Comple
     return r, doc
 
 
+@pytest.mark.slow
 def test_image_works_with_a_readonly_model_folder(readonly_models, tmp_path):
     user_cache = tmp_path / "xdg"
     r, doc = _image(tmp_path, {"BLAZEPOSE_CACHE_DIR": str(readonly_models),
@@ -81,6 +82,7 @@ def test_image_works_with_a_readonly_model_folder(readonly_models, tmp_path):
     assert len(doc["frames"][0]["people"]) == 1
 
 
+@pytest.mark.slow
 def test_image_works_with_nowhere_to_write(readonly_models, tmp_path):
     """The user's cache is read-only too: the official file is used, with a warning."""
     home = tmp_path / "home-src"

@@ -35,6 +35,7 @@ def counts(stdout: str) -> dict[int, str]:
     return {int(m.group(1)): m.group(2) for m in re.finditer(r"^squat, person (\d+): (.*)$", stdout, re.M)}
 
 
+@pytest.mark.slow
 def test_reps_are_counted_for_each_person(side_by_side, tmp_path):
     plain = run("video", str(REFERENCE / "pose_squats.mp4"), "--reps", "squat", "--no-progress")
     assert plain.returncode == 0, plain.stderr

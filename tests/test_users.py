@@ -259,6 +259,7 @@ def test_the_guide_has_code():
     assert len(BLOCKS) >= 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_migrating_python_block_runs(index, monkeypatch, tmp_path):
     """As in a fresh clone: no out/ folder exists, the fixtures are where the clone has them."""

@@ -17,6 +17,7 @@ from blazepose.io.video import VideoReader
 
 
 
+@pytest.mark.slow
 def test_squats_golden_tracking_and_smoothing(landmarker_factory):
     ref = json.loads((REFERENCE / "pose_squats.mediapipe.full.json").read_text())
     exp, exp_world = np.array(ref["predictions"]), np.array(ref["predictions_world"])
@@ -79,6 +80,7 @@ def test_clip_without_a_person(tmp_path, landmarker_factory):
     assert [r.meta["detector"] for r in results] == [True] * 8    # nobody tracked: detect every frame
 
 
+@pytest.mark.slow
 def test_person_leaves_and_comes_back(tmp_path, landmarker_factory):
     """Away 1 s (last seen at 1000 ms, found again at 2000 ms, 5 fps), back at the same place:
     within the default reid_timeout_ms (2000) she gets her id back; with 500 ms a new one."""

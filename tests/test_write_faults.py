@@ -186,6 +186,7 @@ def strace(out: Path, inject: str, *args):
     return p
 
 
+@pytest.mark.slow
 @needs_strace
 def test_a_write_that_claims_bytes_it_skipped_fails_naming_the_file(tmp_path):
     out = tmp_path / "OUT.json"
@@ -198,6 +199,7 @@ def test_a_write_that_claims_bytes_it_skipped_fails_naming_the_file(tmp_path):
     assert "complete" not in doc and [f["frame_index"] for f in doc["frames"]] == list(range(8))
 
 
+@pytest.mark.slow
 @needs_strace
 def test_coco_file_parses_after_a_kill_inside_a_write(tmp_path):
     out = tmp_path / "OUT.coco.json"
@@ -229,6 +231,7 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(d)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_video_on_a_full_disk_names_the_file_and_leaves_whole_files(small_disk):
     disk = small_disk("64k")
     out, table = disk / "r.json", disk / "r.csv"
@@ -245,6 +248,7 @@ def test_video_on_a_full_disk_names_the_file_and_leaves_whole_files(small_disk):
     assert (len(rows) - 1) % 33 == 0     # whole frames only
 
 
+@pytest.mark.slow
 def test_batch_on_a_full_disk_reports_and_a_rerun_with_space_leaves_no_partial(small_disk, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()

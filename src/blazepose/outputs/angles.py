@@ -20,8 +20,6 @@ visibilities like every probability, to 1e-5 (``ROUNDING["prob"]`` of ``api/resu
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import os
 from dataclasses import dataclass
@@ -33,7 +31,7 @@ import numpy as np
 from ..api.result import ROUNDING, PoseResult
 from ..errors import InputError
 from ..landmark import Landmark as L
-from .sink import GrowingFile, Sink, write_all
+from .sink import GrowingFile, Sink, csv_bytes, write_all
 
 #: The joints, each as (first segment end, vertex, second segment end).
 JOINTS: dict[str, tuple[int, int, int]] = {
@@ -294,7 +292,7 @@ class AnglesWriter(Sink):
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # each frame's rows in one verified write; a failed one is undone (no cut row)
-            self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, _csv([ANGLES_CSV_HEADER]))
+            self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, csv_bytes([ANGLES_CSV_HEADER]))
         self.paths.append(self.path)
 
     def write(self, result: PoseResult | JointAngles, frame=None) -> None:
@@ -304,7 +302,7 @@ class AnglesWriter(Sink):
         if self.format == "json":
             self._writer.write(ja.to_dict())
         else:
-            data = _csv(angle_rows(ja))
+            data = csv_bytes(angle_rows(ja))
             if data:
                 self._file.put(data)
 
@@ -324,17 +322,8 @@ class AnglesWriter(Sink):
         self._file.close()
         out = summary_path(self.path)
         with open(out, "wb", buffering=0) as f:
-            write_all(f, _csv([SUMMARY_CSV_HEADER, *summary_rows(s)]), out)
+            write_all(f, csv_bytes([SUMMARY_CSV_HEADER, *summary_rows(s)]), out)
         self.paths.append(out)
-
-
-def _csv(rows) -> bytes:
-    """CSV rows as bytes (missing values empty)."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    for row in rows:
-        w.writerow(["" if v is None else v for v in row])
-    return buf.getvalue().encode()
 
 
 def _format_from_suffix(path: Path) -> str:

@@ -31,7 +31,6 @@ they hold the float64 values as computed.
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -44,7 +43,7 @@ from ..api.result import PoseResult
 from ..errors import InputError
 from ..landmark import LANDMARK_NAMES
 from .coco import CocoWriter, coco_entries, coco_results  # noqa: F401 - part of this module's interface
-from .sink import GrowingFile, Sink, write_all
+from .sink import GrowingFile, Sink, csv_bytes, write_all
 from .document import (COORDINATES, SCHEMA_VERSION, JsonWriter, complete_footer, document_header,  # noqa: F401
                        header, image_frame, read_document, skipped_frame)  # the document: outputs.document
 
@@ -76,13 +75,7 @@ class CsvWriter(Sink):
         self.paths.append(self.path)
         self._file = GrowingFile(open(self.path, "wb", buffering=0), self.path, self._rows([CSV_HEADER]))
 
-    @staticmethod
-    def _rows(rows) -> bytes:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        for row in rows:
-            w.writerow(["" if v is None else v for v in row])
-        return buf.getvalue().encode()
+    _rows = staticmethod(csv_bytes)
 
     def write(self, result: PoseResult, frame=None) -> None:
         rows = self._rows(csv_rows(result))

@@ -30,6 +30,18 @@ from typing import Any, BinaryIO, ClassVar
 from ..errors import OutputWriteError
 
 
+def csv_bytes(rows) -> bytes:
+    """CSV rows (sequences of values; None is an empty cell) as UTF-8 bytes, ready for one write."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    for row in rows:
+        w.writerow(["" if v is None else v for v in row])
+    return buf.getvalue().encode()
+
+
 def write_all(f: BinaryIO, data: bytes, path: str | os.PathLike | None = None) -> None:
     """Write every byte of ``data`` to the unbuffered (or flushed) binary file ``f``.
 

@@ -44,3 +44,16 @@ def pose_rgb() -> np.ndarray:
     from blazepose.io.images import read_image
 
     return read_image(REFERENCE / "pose.jpg")
+
+
+def finished_job(client, job_id: str, timeout_s: float = 120.0) -> dict:
+    """Poll a web video job (``GET /api/jobs/ID``) until it is done or failed; its last status.
+    The deadline only guards against a hang."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        st = client.get(f"/api/jobs/{job_id}").json()
+        if st["state"] in ("done", "failed") or time.monotonic() > deadline:
+            return st
+        time.sleep(0.1)

@@ -12,14 +12,13 @@ import json
 import subprocess
 import sys
 import threading
-import time
 import warnings
 
 import numpy as np
 import pytest
 
 from _video_clips import corrupt_frame, squats_frames, write_avi
-from conftest import COCO, REFERENCE
+from conftest import COCO, REFERENCE, finished_job
 
 pytest.importorskip("fastapi", reason="the web server needs the optional 'web' extra")
 with warnings.catch_warnings():
@@ -47,12 +46,7 @@ def client():
 def web_video(client, path, name):
     r = client.post("/api/video", files={"file": (name, path.read_bytes())})
     assert r.status_code == 202, r.text
-    job = r.json()["job_id"]
-    for _ in range(600):
-        st = client.get(f"/api/jobs/{job}").json()
-        if st["state"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
+    st = finished_job(client, r.json()["job_id"])
     assert st["state"] == "done", st
     return st, client.get(st["downloads"]["json"]).json(), client.get(st["downloads"]["video"]).content
 

@@ -16,7 +16,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 import pytest
 
 from _video_clips import squats_frames, write_avi
-from conftest import COCO, REFERENCE
+from conftest import COCO, REFERENCE, finished_job
 
 SKIERS = COCO / "000000197388.jpg"
 #: Header keys that name where a document came from (they differ by entry point by design).
@@ -88,12 +87,7 @@ def web_video(client, path: Path):
     r = client.post("/api/video", files={"file": (path.name, path.read_bytes())},
                     data={"max_num_poses": "4", "model": "lite"})
     assert r.status_code == 202, r.text
-    job = r.json()["job_id"]
-    for _ in range(1200):
-        st = client.get(f"/api/jobs/{job}").json()
-        if st["state"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
+    st = finished_job(client, r.json()["job_id"])
     assert st["state"] == "done", st
     doc, video = client.get(st["downloads"]["json"]), client.get(st["downloads"]["video"])
     return doc.json(), video.content, video.headers["content-disposition"]
